@@ -1,0 +1,1 @@
+"""The stdin -> stdout FFmpeg pipe filter (``stc-ffmpeg``)."""

@@ -1,0 +1,65 @@
+#!/bin/sh
+# One-step setup for a fresh machine: finds Python >= 3.12, makes .venv, installs vs-stc editable
+# with its dev extras, configures VapourSynth inside the venv, and installs ffmpeg if missing.
+set -eu
+cd "$(dirname "$0")"
+
+is_new_enough() {
+    "$@" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null
+}
+
+find_python() {
+    for candidate in ${PYTHON:-} python3.14 python3.13 python3.12 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 && is_new_enough "$candidate"; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    # pyenv installs versions without activating them; look there directly.
+    if command -v pyenv >/dev/null 2>&1; then
+        root=$(pyenv root)
+        for dir in $(ls -d "$root"/versions/3.* 2>/dev/null | sort -rV); do
+            for exe in "$dir"/bin/python3.*; do
+                case "$exe" in *-config) continue ;; esac
+                if [ -x "$exe" ] && is_new_enough "$exe"; then
+                    echo "$exe"
+                    return 0
+                fi
+            done
+        done
+    fi
+    return 1
+}
+
+if [ -x .venv/bin/python ] && is_new_enough .venv/bin/python; then
+    :
+else
+    python=$(find_python) || {
+        echo "setup: no Python >= 3.12 found; install one (e.g. 'pyenv install 3.12') or set PYTHON=/path/to/python3.12" >&2
+        exit 1
+    }
+    echo "setup: creating .venv with $python"
+    rm -rf .venv
+    "$python" -m venv .venv
+fi
+
+stamp=.venv/.vs-stc-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[dev]'
+    touch "$stamp"
+fi
+
+# vspipe finds the venv's Python through the user's VapourSynth config (an entry per install),
+# so a plain `vspipe script.vpy` works afterwards without extra environment variables.
+.venv/bin/vapoursynth config >/dev/null
+
+if ! command -v ffmpeg >/dev/null 2>&1; then
+    echo "setup: installing Debian's ffmpeg"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get install -y -qq ffmpeg >/dev/null 2>&1 || {
+        $sudo_cmd apt-get update -qq >/dev/null
+        $sudo_cmd apt-get install -y -qq ffmpeg >/dev/null
+    }
+fi

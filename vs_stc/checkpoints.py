@@ -1,0 +1,148 @@
+"""Reading checkpoint files safely and matching their tensors to the network, strictly.
+
+Accepted files: the released pickles ``{"params_ema": state_dict}`` (also ``{"params": ...}`` or a
+bare state dict), read with ``torch.load(weights_only=True)`` so no arbitrary object is ever
+unpickled, and our safetensors files, which carry their network config in the metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import zipfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from .errors import CheckpointError
+from .models import NAMED_CONFIGS, UNUSED_CHECKPOINT_PREFIXES, STCConfig, STCNet
+
+CONFIG_METADATA_KEY = "stc_config"
+_WRAPPER_KEYS = ("params_ema", "params")
+_LAYER_KEY = re.compile(r"^s_ft_layers\.(\d+)\.")
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | None]:
+    """Returns the state dict in ``path`` and the config stored with it (safetensors only)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.suffix == ".safetensors":
+        return _read_safetensors(path)
+    return _read_pickle(path), None
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | None]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({error}); convert it again") from error
+    config_json = metadata.get(CONFIG_METADATA_KEY)
+    return state, STCConfig.from_dict(json.loads(config_json)) if config_json else None
+
+
+def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
+    with path.open("rb") as f:
+        head = f.read(64).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")):
+        raise CheckpointError(
+            f"{path} is a web page saved under a checkpoint's name, not weights; delete it and download again"
+        )
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            f"{path} holds Python objects other than tensors; refusing to unpickle it (unsafe). "
+            "If you trust it, re-save its state dict with torch.save or convert it to safetensors"
+        ) from error
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
+        raise CheckpointError(
+            f"{path} is truncated or corrupt ({error.__class__.__name__}: {str(error).splitlines()[0]}); "
+            "delete it and download it again"
+        ) from error
+    return _unwrap(loaded, path)
+
+
+def _unwrap(loaded: object, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(loaded, dict):
+        for key in _WRAPPER_KEYS:
+            if isinstance(loaded.get(key), dict):
+                loaded = loaded[key]
+                break
+        if loaded and all(isinstance(v, torch.Tensor) for v in loaded.values()):
+            return dict(loaded)
+    raise CheckpointError(
+        f"{path} is not an STC checkpoint: expected a state dict, optionally under 'params_ema' or 'params'"
+    )
+
+
+def infer_config(state: dict[str, torch.Tensor], path: Path) -> STCConfig:
+    """Picks the named config whose transformer depth matches the file's."""
+    layers = {int(m.group(1)) for key in state if (m := _LAYER_KEY.match(key))}
+    depth = max(layers) + 1 if layers else 0
+    for config in NAMED_CONFIGS.values():
+        if config.transformer_layers == depth:
+            return config
+    raise CheckpointError(
+        f"{path}: its lookup transformer has {depth} layers, which matches no known config "
+        f"({', '.join(f'{n}: {c.transformer_layers}' for n, c in NAMED_CONFIGS.items())}); "
+        "convert it with an explicit config or pass one"
+    )
+
+
+def inference_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drops the tensors the released files carry for training only."""
+    return {k: v for k, v in state.items() if not k.startswith(UNUSED_CHECKPOINT_PREFIXES)}
+
+
+def load_into(network: STCNet, state: dict[str, torch.Tensor], source: Path | str) -> None:
+    """Loads ``state`` into ``network``; any missing, unknown or mis-shaped tensor is an error that
+    lists the keys concerned."""
+    state = inference_tensors(state)
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    misshaped = sorted(
+        f"{k} {tuple(state[k].shape)} (network wants {tuple(expected[k].shape)})"
+        for k in set(expected) & set(state)
+        if state[k].shape != expected[k].shape
+    )
+    problems = [
+        _listing("missing", missing),
+        _listing("not part of this network", unexpected),
+        _listing("wrong shape", misshaped),
+    ]
+    problems = [p for p in problems if p]
+    if problems:
+        raise CheckpointError(
+            f"{source} does not fit the network (layers={network.config.transformer_layers}, "
+            f"heads={network.config.transformer_heads}): " + "; ".join(problems)
+            + ". Is it the right model for this name or config?"
+        )
+    # assign=True adopts the file's tensors, so a network built on the meta device costs nothing.
+    network.load_state_dict(state, strict=True, assign=True)
+
+
+def _listing(what: str, keys: list[str], limit: int = 8) -> str:
+    if not keys:
+        return ""
+    shown = ", ".join(keys[:limit]) + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
+    return f"{len(keys)} {what}: {shown}"
+
+
+def convert_to_safetensors(source: Path, target: Path, config: STCConfig | None = None) -> Path:
+    """Writes ``source`` as safetensors with only the inference tensors and the config in its
+    metadata, after checking that it loads into that config's network."""
+    state, stored = read_checkpoint(source)
+    config = config or stored or infer_config(state, source)
+    with torch.device("meta"):
+        load_into(STCNet(config), state, source)
+    tensors = {k: v.contiguous() for k, v in inference_tensors(state).items()}
+    temporary = target.with_name(target.name + ".tmp")
+    save_file(tensors, str(temporary), metadata={CONFIG_METADATA_KEY: json.dumps(config.to_dict())})
+    temporary.replace(target)
+    return target

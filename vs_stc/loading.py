@@ -1,0 +1,60 @@
+"""``load_model``: from a checkpoint name or path to a frozen network on a device, in a precision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from . import weights
+from .checkpoints import infer_config, load_into, read_checkpoint
+from .errors import STCError
+from .models import STCConfig, STCNet
+
+PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torch.dtype:
+    """Accepts None (fp32), a torch dtype or one of "fp32", "bf16", "fp16"; fp16 needs CUDA."""
+    if dtype is None:
+        resolved = torch.float32
+    elif isinstance(dtype, torch.dtype):
+        resolved = dtype
+    elif dtype in PRECISIONS:
+        resolved = PRECISIONS[dtype]
+    else:
+        raise STCError(f"precision {dtype!r} is not one of {', '.join(PRECISIONS)}")
+    if resolved not in PRECISIONS.values():
+        raise STCError(f"precision {resolved} is not supported: use fp32, bf16 or fp16")
+    if resolved == torch.float16 and device.type != "cuda":
+        raise STCError("fp16 runs on CUDA only; on the CPU use precision 'bf16' or 'fp32'")
+    return resolved
+
+
+def checkpoint_file(name_or_path: str | Path, *, progress: bool = True) -> tuple[Path, STCConfig | None]:
+    """A registry name (downloaded into the cache when needed) or an existing file path."""
+    path = Path(name_or_path).expanduser()
+    if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors") or path.exists():
+        return path, None
+    spec = weights.spec_for(str(name_or_path))
+    return weights.ensure_downloaded(spec, progress=progress), spec.config
+
+
+def load_model(
+    name_or_path: str | Path,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | str | None = None,
+    *,
+    config: STCConfig | None = None,
+) -> STCNet:
+    """Returns the STC network ready for inference: ``model(clip)`` maps a (b, 3, T, 512, 512) clip in
+    [0, 1] to the restored clip. ``config`` overrides the one from the registry or the file."""
+    device = torch.device(device)
+    dtype = resolve_dtype(dtype, device)
+    path, registry_config = checkpoint_file(name_or_path)
+    state, stored_config = read_checkpoint(path)
+    config = config or stored_config or registry_config or infer_config(state, path)
+    with torch.device("meta"):
+        network = STCNet(config)
+    load_into(network, state, path)
+    return network.to(device=device, dtype=dtype).eval().requires_grad_(False)

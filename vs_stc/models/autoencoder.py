@@ -1,0 +1,91 @@
+"""The 3-D VQGAN encoder and decoder ("generator"), laid out as flat block lists so their
+parameter names match the released checkpoints (``encoder.blocks.N.*``, ``generator.blocks.N.*``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks import (
+    Downsample,
+    ResidualBlock,
+    SpatioTemporalAttention,
+    Upsample,
+    conv3d,
+    group_norm,
+)
+from .config import STCConfig
+
+
+def _middle(channels: int, groups: int) -> list[nn.Module]:
+    """The non-local stage at the latent resolution: residual, attention, residual."""
+    return [
+        ResidualBlock(channels, channels, groups),
+        SpatioTemporalAttention(channels, groups),
+        ResidualBlock(channels, channels, groups),
+    ]
+
+
+def _level(in_channels: int, channels: int, config: STCConfig, with_attention: bool) -> list[nn.Module]:
+    blocks: list[nn.Module] = []
+    for _ in range(config.blocks_per_level):
+        blocks.append(ResidualBlock(in_channels, channels, config.norm_groups))
+        if with_attention:
+            blocks.append(SpatioTemporalAttention(channels, config.norm_groups))
+        in_channels = channels
+    return blocks
+
+
+class _BlockStack(nn.Module):
+    """Runs ``blocks`` in order. The released model ends both stacks with GroupNorm then conv,
+    with no swish between them."""
+
+    blocks: nn.ModuleList
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class Encoder(_BlockStack):
+    """RGB clip (b, 3, T, H, W) -> latent (b, latent_channels, T / temporal_factor, H / 8, W / 8)."""
+
+    def __init__(self, config: STCConfig) -> None:
+        super().__init__()
+        widths = [config.base_channels * m for m in config.channel_multipliers]
+        last = len(widths) - 1
+        blocks: list[nn.Module] = [conv3d(config.in_channels, widths[0])]
+        in_channels = widths[0]
+        for level, channels in enumerate(widths):
+            blocks += _level(in_channels, channels, config, with_attention=level == last)
+            in_channels = channels
+            if level != last:
+                blocks.append(Downsample(channels, temporal=level in config.temporal_downsample_levels))
+        blocks += _middle(in_channels, config.norm_groups)
+        blocks += [group_norm(in_channels, config.norm_groups), conv3d(in_channels, config.latent_channels)]
+        self.blocks = nn.ModuleList(blocks)
+
+
+class Generator(_BlockStack):
+    """Latent (b, latent_channels, T', h, w) -> RGB clip in [0, 1] (b, 3, T' * temporal_factor, 8h, 8w)."""
+
+    def __init__(self, config: STCConfig) -> None:
+        super().__init__()
+        widths = [config.base_channels * m for m in config.channel_multipliers]
+        top = len(widths) - 1
+        in_channels = widths[top]
+        blocks: list[nn.Module] = [conv3d(config.latent_channels, in_channels)]
+        blocks += _middle(in_channels, config.norm_groups)
+        for level in reversed(range(len(widths))):
+            # Every level that still runs at the latent size attends, like the encoder's last level.
+            at_latent_size = level >= top - 1
+            blocks += _level(in_channels, widths[level], config, with_attention=at_latent_size)
+            in_channels = widths[level]
+            if level != top:
+                blocks.append(Upsample(in_channels, temporal=level in config.temporal_downsample_levels))
+        blocks += [group_norm(in_channels, config.norm_groups), conv3d(in_channels, config.in_channels)]
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid_(super().forward(x)) if not torch.is_grad_enabled() else torch.sigmoid(super().forward(x))

@@ -1,0 +1,189 @@
+"""Where checkpoint files are: the registry of named checkpoints, the cache directory, downloads
+(resumable, atomic, with a progress bar) and checksum records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import DownloadError
+from .models import BFVR, DEFLICKER, STCConfig
+
+RELEASE_URL = "https://github.com/Dixin-Lab/BFVR-STC/releases/download/init"
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """A named, downloadable checkpoint and the network config it needs."""
+
+    name: str
+    url: str
+    config: STCConfig
+    description: str
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+REGISTRY: dict[str, CheckpointSpec] = {
+    spec.name: spec
+    for spec in (
+        CheckpointSpec("bfvr", f"{RELEASE_URL}/ckpt-bfvr.pth", BFVR, "blind face video restoration"),
+        # The upstream file name is misspelt ("defilcker"); it is the brightness deflicker model.
+        CheckpointSpec("deflicker", f"{RELEASE_URL}/ckpt-defilcker.pth", DEFLICKER, "brightness deflicker"),
+        CheckpointSpec("deflicker-pixel", f"{RELEASE_URL}/ckpt-deflickersd.pth", DEFLICKER, "pixel deflicker"),
+    )
+}
+
+
+def spec_for(name: str) -> CheckpointSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown checkpoint {name!r}: use one of {', '.join(REGISTRY)} or a path to a .pth/.safetensors file"
+        ) from None
+
+
+def cache_dir() -> Path:
+    """``$STC_WEIGHTS_DIR``, else ``$XDG_CACHE_HOME/vs-stc``, else ``~/.cache/vs-stc``."""
+    if override := os.environ.get("STC_WEIGHTS_DIR"):
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vs-stc"
+
+
+def cached_path(spec: CheckpointSpec) -> Path:
+    return cache_dir() / spec.filename
+
+
+def record_path(checkpoint: Path) -> Path:
+    return checkpoint.with_name(checkpoint.name + ".sha256.json")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> "FileRecord":
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(CHUNK_BYTES):
+                digest.update(chunk)
+        return cls(path.stat().st_size, digest.hexdigest())
+
+
+def read_record(checkpoint: Path) -> FileRecord | None:
+    path = record_path(checkpoint)
+    if not path.exists():
+        return None
+    return FileRecord(**json.loads(path.read_text()))
+
+
+def write_record(checkpoint: Path, record: FileRecord) -> None:
+    _atomic_write_text(record_path(checkpoint), json.dumps({"size": record.size, "sha256": record.sha256}))
+
+
+def verify(checkpoint: Path) -> FileRecord:
+    """Checks a cached file against the size and SHA-256 recorded at its first download."""
+    expected = read_record(checkpoint)
+    if expected is None:
+        raise DownloadError(f"{checkpoint}: no checksum record; download it with `stc weights download` first")
+    actual = FileRecord.of(checkpoint)
+    if actual != expected:
+        raise DownloadError(
+            f"{checkpoint}: checksum mismatch (recorded {expected.size} bytes, sha256 {expected.sha256[:12]}...; "
+            f"found {actual.size} bytes, sha256 {actual.sha256[:12]}...). The file changed after download: "
+            "delete it and run `stc weights download` again"
+        )
+    return actual
+
+
+def ensure_downloaded(spec: CheckpointSpec, *, progress: bool = True) -> Path:
+    """Returns the cached file of ``spec``, downloading it first if needed, and verifies it."""
+    target = cached_path(spec)
+    if not target.exists():
+        download(spec.url, target, progress=progress)
+    verify(target)
+    return target
+
+
+def download(url: str, target: Path, *, progress: bool = True) -> FileRecord:
+    """Downloads ``url`` to ``target`` atomically. An interrupted download leaves ``target.part``,
+    which the next call resumes with an HTTP range request. Records size and SHA-256."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    _fetch_resuming(url, partial, progress=progress)
+    _check_not_html(partial, url)
+    record = FileRecord.of(partial)
+    os.replace(partial, target)
+    write_record(target, record)
+    return record
+
+
+def _fetch_resuming(url: str, partial: Path, *, progress: bool) -> None:
+    have = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=60)
+    except urllib.error.HTTPError as error:
+        if error.code == 416 and have:  # asked for bytes past the end: the part file is complete
+            return
+        raise DownloadError(f"downloading {url} failed: HTTP {error.code} {error.reason}") from error
+    except (urllib.error.URLError, OSError) as error:
+        raise DownloadError(f"downloading {url} failed: {error}; check the network and retry") from error
+    with response:
+        resumed = response.status == 206
+        if not resumed:
+            have = 0
+        remaining = response.headers.get("Content-Length")
+        total = have + int(remaining) if remaining is not None else None
+        bar = tqdm(
+            total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1024,
+            desc=partial.name.removesuffix(".part"), disable=not progress, file=sys.stderr,
+        )
+        with bar, partial.open("ab" if resumed else "wb") as out:
+            try:
+                while chunk := response.read(CHUNK_BYTES):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+            except (OSError, urllib.error.URLError) as error:
+                raise DownloadError(
+                    f"downloading {url} was interrupted after {out.tell()} bytes ({error}); run the same "
+                    "command again to resume"
+                ) from error
+    got = partial.stat().st_size
+    if total is not None and got != total:
+        raise DownloadError(
+            f"downloading {url} ended early: {got} of {total} bytes; run the same command again to resume"
+        )
+
+
+def _check_not_html(path: Path, url: str) -> None:
+    with path.open("rb") as f:
+        head = f.read(512).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+        path.unlink()
+        raise DownloadError(
+            f"{url} returned a web page, not a checkpoint (a login, error or rate-limit page?); "
+            "check the URL or download the file by hand into the cache directory"
+        )
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
