@@ -134,6 +134,12 @@ def _listing(what: str, keys: list[str], limit: int = 8) -> str:
     return f"{len(keys)} {what}: {shown}"
 
 
+def check_fits(path: Path, config: STCConfig) -> None:
+    """Reads ``path`` and checks that it loads strictly into a network of ``config``."""
+    with torch.device("meta"):
+        load_into(STCNet(config), read_checkpoint(path)[0], path)
+
+
 def convert_to_safetensors(source: Path, target: Path, config: STCConfig | None = None) -> Path:
     """Writes ``source`` as safetensors with only the inference tensors and the config in its
     metadata, after checking that it loads into that config's network."""

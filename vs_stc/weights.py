@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import DownloadError
+from .errors import DownloadError, STCError
 from .models import BFVR, DEFLICKER, STCConfig
 
 RELEASE_URL = "https://github.com/Dixin-Lab/BFVR-STC/releases/download/init"
@@ -26,22 +26,24 @@ class CheckpointSpec:
     """A named, downloadable checkpoint and the network config it needs."""
 
     name: str
-    url: str
+    filename: str
     config: STCConfig
     description: str
 
     @property
-    def filename(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
+    def url(self) -> str:
+        """The release asset, or the same file name under ``$STC_WEIGHTS_MIRROR`` when set."""
+        base = os.environ.get("STC_WEIGHTS_MIRROR") or RELEASE_URL
+        return f"{base.rstrip('/')}/{self.filename}"
 
 
 REGISTRY: dict[str, CheckpointSpec] = {
     spec.name: spec
     for spec in (
-        CheckpointSpec("bfvr", f"{RELEASE_URL}/ckpt-bfvr.pth", BFVR, "blind face video restoration"),
+        CheckpointSpec("bfvr", "ckpt-bfvr.pth", BFVR, "blind face video restoration"),
         # The upstream file name is misspelt ("defilcker"); it is the brightness deflicker model.
-        CheckpointSpec("deflicker", f"{RELEASE_URL}/ckpt-defilcker.pth", DEFLICKER, "brightness deflicker"),
-        CheckpointSpec("deflicker-pixel", f"{RELEASE_URL}/ckpt-deflickersd.pth", DEFLICKER, "pixel deflicker"),
+        CheckpointSpec("deflicker", "ckpt-defilcker.pth", DEFLICKER, "brightness deflicker"),
+        CheckpointSpec("deflicker-pixel", "ckpt-deflickersd.pth", DEFLICKER, "pixel deflicker"),
     )
 }
 
@@ -50,7 +52,7 @@ def spec_for(name: str) -> CheckpointSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise KeyError(
+        raise STCError(
             f"unknown checkpoint {name!r}: use one of {', '.join(REGISTRY)} or a path to a .pth/.safetensors file"
         ) from None
 

@@ -1,0 +1,74 @@
+"""Shared fixtures: the project's parity data, deterministic checkpoints and a tiny network config."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from vs_stc.models import STCConfig
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A network small enough to run in milliseconds: 64 x 64 frames, 8 x 8 latent, 2 transformer layers.
+TINY = STCConfig(
+    base_channels=8,
+    channel_multipliers=(1, 2, 2, 4),
+    latent_channels=16,
+    codebook_size=32,
+    resolution=64,
+    norm_groups=4,
+    temporal_norm_groups=4,
+    transformer_layers=2,
+    transformer_heads=2,
+    transformer_ffn=32,
+)
+
+
+def parity_dir() -> Path:
+    """The reference model's manifests and golden outputs (shared/ beside the checkout)."""
+    return Path(os.environ.get("STC_PARITY_DIR", REPO.parent / "shared" / "parity"))
+
+
+@pytest.fixture(scope="session")
+def parity() -> Path:
+    path = parity_dir()
+    if not (path / "make_weights.py").exists():
+        pytest.fail(f"parity data not found in {path}: set STC_PARITY_DIR to shared/parity")
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_weights(parity: Path):
+    """The project's weight builder, shared/parity/make_weights.py, imported as a module."""
+    spec = importlib.util.spec_from_file_location("make_weights", parity / "make_weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def manifests(parity: Path) -> dict[str, dict[str, list[int]]]:
+    return {name: json.loads((parity / f"manifest_{name}.json").read_text()) for name in ("bfvr", "deflicker")}
+
+
+@pytest.fixture(scope="session")
+def parity_checkpoints(tmp_path_factory, make_weights, manifests) -> dict[str, Path]:
+    """Released-format files ({"params_ema": ...}, unused tensors included) of the parity weights."""
+    folder = tmp_path_factory.mktemp("parity-weights")
+    files = {}
+    for name, manifest in manifests.items():
+        files[name] = folder / f"{name}.pth"
+        torch.save({"params_ema": make_weights.build(manifest)}, files[name])
+    return files
+
+
+@pytest.fixture
+def tiny_state() -> dict[str, torch.Tensor]:
+    from vs_stc.models.deterministic import deterministic_network
+
+    return deterministic_network(TINY).state_dict()

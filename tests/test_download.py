@@ -1,0 +1,181 @@
+"""The real download code against a loopback HTTP server that serves, cuts off, corrupts and
+replaces small checkpoint files."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+import vs_stc
+from vs_stc import weights
+from vs_stc.errors import DownloadError
+
+from conftest import TINY
+
+
+class CheckpointServer(http.server.ThreadingHTTPServer):
+    """Serves ``files`` (name -> bytes) with HTTP range support. ``cut_after`` makes the next
+    response for a name stop after that many bytes while promising the whole file."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.files: dict[str, bytes] = {}
+        self.cut_after: dict[str, int] = {}
+        self.range_requests: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: CheckpointServer
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        name = self.path.lstrip("/")
+        body = self.server.files.get(name)
+        if body is None:
+            self.send_error(404, "Not Found")
+            return
+        start = 0
+        if range_header := self.headers.get("Range"):
+            self.server.range_requests.append(range_header)
+            start = int(range_header.removeprefix("bytes=").split("-")[0])
+            if start >= len(body):
+                self.send_error(416, "Range Not Satisfiable")
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        payload = body[start:]
+        if name in self.server.cut_after:
+            payload = payload[: self.server.cut_after.pop(name)]
+            self.wfile.write(payload)
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)  # the peer sees the transfer end early
+            return
+        self.wfile.write(payload)
+
+
+@pytest.fixture
+def server():
+    srv = CheckpointServer()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def mirror(server, tmp_path, monkeypatch):
+    """Points the registry at the loopback server and the cache at a temporary folder."""
+    monkeypatch.setenv("STC_WEIGHTS_MIRROR", server.url)
+    monkeypatch.setenv("STC_WEIGHTS_DIR", str(tmp_path / "cache"))
+    return server
+
+
+@pytest.fixture
+def tiny_file(tmp_path, tiny_state) -> bytes:
+    path = tmp_path / "tiny.pth"
+    torch.save({"params_ema": tiny_state}, path)
+    return path.read_bytes()
+
+
+SPEC = weights.CheckpointSpec("tiny", "ckpt-tiny.pth", TINY, "test model")
+
+
+def test_download_records_checksum_and_loads(mirror, tiny_file):
+    mirror.files["ckpt-tiny.pth"] = tiny_file
+    path = weights.ensure_downloaded(SPEC, progress=False)
+    assert path == Path(os.environ["STC_WEIGHTS_DIR"]) / "ckpt-tiny.pth"
+    assert path.read_bytes() == tiny_file
+    record = weights.read_record(path)
+    assert record.size == len(tiny_file)
+    assert weights.verify(path) == record
+    assert vs_stc.load_model(path, config=TINY).config == TINY
+
+
+def test_interrupted_download_leaves_no_file_and_resumes(mirror, tiny_file):
+    mirror.files["ckpt-tiny.pth"] = tiny_file
+    mirror.cut_after["ckpt-tiny.pth"] = 1000
+    with pytest.raises(DownloadError, match="run the same command again to resume"):
+        weights.ensure_downloaded(SPEC, progress=False)
+    target = weights.cached_path(SPEC)
+    assert not target.exists()  # nothing half-written under the final name
+    assert target.with_name(target.name + ".part").stat().st_size == 1000
+
+    path = weights.ensure_downloaded(SPEC, progress=False)
+    assert mirror.range_requests == ["bytes=1000-"]
+    assert path.read_bytes() == tiny_file
+
+
+def test_html_error_page_is_refused(mirror):
+    mirror.files["ckpt-tiny.pth"] = b"<!DOCTYPE html>\n<html><title>Sign in</title></html>"
+    with pytest.raises(DownloadError, match="returned a web page"):
+        weights.ensure_downloaded(SPEC, progress=False)
+    assert not weights.cached_path(SPEC).exists()
+
+
+def test_missing_file_reports_http_status(mirror):
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        weights.ensure_downloaded(SPEC, progress=False)
+
+
+def test_corrupted_cached_file_fails_verification(mirror, tiny_file):
+    mirror.files["ckpt-tiny.pth"] = tiny_file
+    path = weights.ensure_downloaded(SPEC, progress=False)
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(DownloadError, match="checksum mismatch"):
+        weights.ensure_downloaded(SPEC, progress=False)
+
+
+def _stc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vs_stc.cli", *args], capture_output=True, text=True, env={**os.environ, **env}
+    )
+
+
+def test_weights_command_downloads_verifies_and_converts(server, tmp_path, parity_checkpoints):
+    server.files["ckpt-defilcker.pth"] = parity_checkpoints["deflicker"].read_bytes()
+    env = {"STC_WEIGHTS_MIRROR": server.url, "STC_WEIGHTS_DIR": str(tmp_path / "cache")}
+
+    listed = _stc("weights", "list", env=env)
+    assert listed.returncode == 0 and "deflicker" in listed.stdout and "not downloaded" in listed.stdout
+
+    downloaded = _stc("weights", "download", "deflicker", "--quiet", env=env)
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert "sha256" in downloaded.stdout
+
+    verified = _stc("weights", "verify", "deflicker", env=env)
+    assert verified.returncode == 0 and "deflicker: ok" in verified.stdout
+
+    # A different file in the cache under the same name fails both checks.
+    cached = tmp_path / "cache" / "ckpt-defilcker.pth"
+    cached.write_bytes(parity_checkpoints["bfvr"].read_bytes())
+    failed = _stc("weights", "verify", "deflicker", env=env)
+    assert failed.returncode == 1 and "checksum mismatch" in failed.stdout
+
+    out = tmp_path / "deflicker.safetensors"
+    converted = _stc("weights", "convert", str(parity_checkpoints["deflicker"]), "-o", str(out), env=env)
+    assert converted.returncode == 0, converted.stderr
+    assert vs_stc.load_model(out).config.transformer_layers == 6
+
+    unknown = _stc("weights", "download", "nope", env=env)
+    assert unknown.returncode == 1 and "unknown checkpoint 'nope'" in unknown.stderr

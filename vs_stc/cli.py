@@ -1,0 +1,108 @@
+"""The ``stc`` command: weights management and the demo. Thin: it parses, calls, and reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import weights
+from .errors import STCError
+
+
+def _weights_list(args: argparse.Namespace) -> int:
+    print(f"cache directory: {weights.cache_dir()}")
+    for spec in weights.REGISTRY.values():
+        path = weights.cached_path(spec)
+        record = weights.read_record(path) if path.exists() else None
+        state = f"cached, {record.size / 2**20:.1f} MiB, sha256 {record.sha256[:16]}" if record else "not downloaded"
+        print(f"{spec.name:16} {spec.description:30} {state}\n{'':16} {spec.url}")
+    return 0
+
+
+def _weights_download(args: argparse.Namespace) -> int:
+    for name in args.names or list(weights.REGISTRY):
+        path = weights.ensure_downloaded(weights.spec_for(name), progress=not args.quiet)
+        print(f"{name}: {path} (sha256 {weights.read_record(path).sha256})")
+    return 0
+
+
+def _weights_verify(args: argparse.Namespace) -> int:
+    from .checkpoints import check_fits
+
+    failures = 0
+    for name in args.names or list(weights.REGISTRY):
+        spec = weights.spec_for(name)
+        path = weights.cached_path(spec)
+        if not path.exists():
+            print(f"{name}: not downloaded (run `stc weights download {name}`)")
+            failures += 1
+            continue
+        try:
+            weights.verify(path)
+            check_fits(path, spec.config)
+        except STCError as error:
+            print(f"{name}: FAILED: {error}")
+            failures += 1
+        else:
+            print(f"{name}: ok ({path})")
+    return 1 if failures else 0
+
+
+def _weights_convert(args: argparse.Namespace) -> int:
+    from .checkpoints import convert_to_safetensors
+    from .loading import checkpoint_file
+
+    source, config = checkpoint_file(args.source)
+    target = args.output or source.with_suffix(".safetensors")
+    convert_to_safetensors(source, target, config)
+    print(f"wrote {target} ({target.stat().st_size / 2**20:.1f} MiB)")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.output)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stc", description="STC video face enhancement")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    weights_parser = commands.add_parser("weights", help="list, download, verify and convert checkpoints")
+    actions = weights_parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="named checkpoints and their cache state").set_defaults(run=_weights_list)
+    download = actions.add_parser("download", help="download named checkpoints (all by default)")
+    download.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(weights.REGISTRY)}")
+    download.add_argument("--quiet", action="store_true", help="no progress bar")
+    download.set_defaults(run=_weights_download)
+    verify = actions.add_parser("verify", help="check cached checkpoints: checksum and tensor layout")
+    verify.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(weights.REGISTRY)}")
+    verify.set_defaults(run=_weights_verify)
+    convert = actions.add_parser("convert", help="write a checkpoint as safetensors without training-only tensors")
+    convert.add_argument("source", help="a checkpoint name or a .pth path")
+    convert.add_argument("-o", "--output", type=Path, help="output file (default: beside the source)")
+    convert.set_defaults(run=_weights_convert)
+
+    demo = commands.add_parser("demo", help="restore a bundled synthetic clip (deterministic stand-in weights)")
+    demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="output folder")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except STCError as error:
+        print(f"stc: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stc: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
