@@ -53,6 +53,8 @@ fi
 # vspipe finds the venv's Python through the user's VapourSynth config (an entry per install),
 # so a plain `vspipe script.vpy` works afterwards without extra environment variables.
 .venv/bin/vapoursynth config >/dev/null
+# core.stc.* comes from a small native plugin, built here and autoloaded by VapourSynth.
+.venv/bin/stc vapoursynth install >/dev/null
 
 if ! command -v ffmpeg >/dev/null 2>&1; then
     echo "setup: installing Debian's ffmpeg"

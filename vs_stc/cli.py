@@ -60,6 +60,13 @@ def _weights_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vapoursynth_install(args: argparse.Namespace) -> int:
+    from .vsfilter.plugin import install_plugin
+
+    print(f"installed the stc VapourSynth plugin: {install_plugin(args.target)}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -85,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("source", help="a checkpoint name or a .pth path")
     convert.add_argument("-o", "--output", type=Path, help="output file (default: beside the source)")
     convert.set_defaults(run=_weights_convert)
+
+    vapoursynth_parser = commands.add_parser("vapoursynth", help="the core.stc VapourSynth plugin")
+    vs_actions = vapoursynth_parser.add_subparsers(dest="action", required=True)
+    install = vs_actions.add_parser("install", help="build the native plugin and install it for autoloading")
+    install.add_argument("--target", type=Path, help="plugin folder (default: vapoursynth.get_plugin_dir())")
+    install.set_defaults(run=_vapoursynth_install)
 
     demo = commands.add_parser("demo", help="restore a bundled synthetic clip (deterministic stand-in weights)")
     demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="output folder")

@@ -11,11 +11,15 @@ uploaded asynchronously on a dedicated stream; results come back through a pinne
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch
+
+# Callers' planes are often read-only (VapourSynth input frames); we only ever read from them.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
 
 Plane = Any  # np.ndarray, or a device array with __dlpack__ (CuPy)
 Frame = Sequence[Plane]

@@ -77,10 +77,15 @@ class RandomAccessRestorer:
     """Any output frame of a clip of known length, in any order, from any thread.
 
     ``read(indices)`` returns the input frames at those clip indices; it is called once per window
-    the cache does not hold."""
+    the cache does not hold. It can be given per call instead (when each request brings its frames)."""
 
     def __init__(
-        self, runner: WindowRunner, length: int, size: tuple[int, int], read: ReadFrames, cuts: Sequence[int] = ()
+        self,
+        runner: WindowRunner,
+        length: int,
+        size: tuple[int, int],
+        read: ReadFrames | None = None,
+        cuts: Sequence[int] = (),
     ) -> None:
         """``size``: the clip's (height, width)."""
         check_size(*size, runner.resolution, runner.options.resize)
@@ -88,14 +93,17 @@ class RandomAccessRestorer:
         self.plan: Plan = plan(length, runner.options.window, runner.options.overlap, cuts)
         self.cache = WindowCache(runner.options.cache_windows, runner.options.cache_bytes)
 
-    def window_output(self, index: int) -> torch.Tensor:
+    def window_output(self, index: int, read: ReadFrames | None = None) -> torch.Tensor:
+        read = read or self.read
+        if read is None:
+            raise ValueError("no frame reader: give one to RandomAccessRestorer or to this call")
         window = self.plan.windows[index]
-        return self.cache.get(index, lambda: self.runner.run(self.read(window.frames)))
+        return self.cache.get(index, lambda: self.runner.run(read(window.frames)))
 
-    def frame(self, n: int) -> torch.Tensor:
+    def frame(self, n: int, read: ReadFrames | None = None) -> torch.Tensor:
         """Output frame ``n`` as (3, H, W) float32 in [0, 1] at the input size."""
         contributions = self.plan.contributions(n)
-        outputs = [self.window_output(c.window) for c in contributions]
+        outputs = [self.window_output(c.window, read) for c in contributions]
         return self.runner.finish(contributions, outputs, self.size)
 
 

@@ -1,0 +1,110 @@
+"""Builds the output clip: converts to RGB, plans windows (honouring scene-change props), and
+serves every output frame from the engine inside one ModifyFrame, whose input clips are the source
+shifted in time so that VapourSynth prefetches every frame a window needs (no get_frame inside a
+callback). Converts back to the input format at the end."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import vapoursynth as vs
+
+from ..engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner, tensor_to_planes
+from ..models import STCNet
+from .options import FilterOptions
+
+core = vs.core
+DEFAULT_MATRIX = "709"
+
+
+def sample_format(fmt: vs.VideoFormat) -> SampleFormat:
+    if fmt.sample_type == vs.FLOAT:
+        return SampleFormat.of(np.float16 if fmt.bits_per_sample == 16 else np.float32)
+    return SampleFormat.of(np.uint8 if fmt.bits_per_sample == 8 else np.uint16, fmt.bits_per_sample)
+
+
+def shifted(clip: vs.VideoNode, offset: int) -> vs.VideoNode:
+    """Frame n of the result is frame n + offset of ``clip`` (clamped to the clip's ends)."""
+    n = clip.num_frames
+    if offset == 0:
+        return clip
+    if offset > 0:
+        if offset >= n:
+            return clip[n - 1] * n
+        return clip[offset:] + clip[n - 1] * offset
+    if -offset >= n:
+        return clip[0] * n
+    return clip[0] * -offset + clip[: n + offset]
+
+
+def scene_cuts(clip: vs.VideoNode) -> list[int]:
+    """Frames that start a new shot, from _SceneChangePrev / _SceneChangeNext. Scans the clip's
+    frame props only when its first frame carries them (a scene-detection filter ran upstream)."""
+    first = clip.get_frame(0).props
+    if "_SceneChangePrev" not in first and "_SceneChangeNext" not in first:
+        return []
+    cuts = []
+    previous_next = 0
+    for n, frame in enumerate(clip.frames(close=True)):
+        props = frame.props
+        if n > 0 and (props.get("_SceneChangePrev", 0) or previous_next):
+            cuts.append(n)
+        previous_next = props.get("_SceneChangeNext", 0)
+    return cuts
+
+
+def to_rgb(clip: vs.VideoNode) -> tuple[vs.VideoNode, dict[str, str]]:
+    """YUV -> RGBS using the clip's _Matrix / _ColorRange props (BT.709 when unspecified)."""
+    if clip.format.color_family == vs.RGB:
+        return clip, {}
+    props = clip.get_frame(0).props
+    matrix = props.get("_Matrix", 2)
+    colour = {"matrix_s": DEFAULT_MATRIX} if matrix == 2 else {}
+    return core.resize.Bicubic(clip, format=vs.RGBS, matrix_in_s=colour.get("matrix_s")), colour
+
+
+def from_rgb(rgb: vs.VideoNode, original: vs.VideoNode, colour: dict[str, str]) -> vs.VideoNode:
+    if original.format.color_family == vs.RGB:
+        return rgb
+    props = original.get_frame(0).props
+    range_s = "full" if props.get("_ColorRange", 1) == 0 else "limited"
+    matrix = colour.get("matrix_s")
+    converted = core.resize.Bicubic(rgb, format=original.format.id, matrix_s=matrix, range_s=range_s)
+    return converted
+
+
+def build(
+    func_name: str, clip: vs.VideoNode, network: STCNet, options: FilterOptions, model_label: str
+) -> vs.VideoNode:
+    rgb, colour = to_rgb(clip)
+    fmt = sample_format(rgb.format)
+    engine_options = EngineOptions(window=options.window, overlap=options.overlap, resize=True)
+    runner = WindowRunner(network, fmt, engine_options)
+    restorer = RandomAccessRestorer(runner, rgb.num_frames, (rgb.height, rgb.width), cuts=scene_cuts(clip))
+    reach = options.window - 1  # a frame's windows never read further than this from it
+    clips = [rgb] + [shifted(rgb, d) for d in range(-reach, reach + 1)]
+    props = {
+        "STCModel": model_label,
+        "STCPrecision": options.precision,
+        "STCWindow": options.window,
+        "STCOverlap": options.overlap,
+        **({"STCMatrix": colour["matrix_s"]} if colour else {}),
+    }
+
+    def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        by_index = {n + d: f[1 + d + reach] for d in range(-reach, reach + 1)}
+
+        def read(indices: Sequence[int]) -> list[list[np.ndarray]]:
+            return [[np.asarray(by_index[i][p]) for p in range(3)] for i in indices]
+
+        restored = restorer.frame(n, read)
+        out = f[0].copy()
+        tensor_to_planes(restored, fmt, out=[np.asarray(out[p]) for p in range(3)])
+        out.props.update(props)
+        out.props["STCWindows"] = [restorer.plan.windows[c.window].start for c in restorer.plan.contributions(n)]
+        return out
+
+    restored = core.std.ModifyFrame(rgb, clips, serve)
+    return from_rgb(restored, clip, colour)
+

@@ -1,0 +1,48 @@
+"""Builds the ``stc`` native plugin from its C source and installs it where VapourSynth autoloads
+plugins (``vapoursynth.get_plugin_dir()``, where pip-installed plugins live). Needs a C compiler."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+
+from ..errors import STCError
+
+LIBRARY_NAME = "libvsstc.so"
+
+
+def plugin_dir() -> Path:
+    import vapoursynth
+
+    return Path(vapoursynth.get_plugin_dir())
+
+
+def installed_path() -> Path:
+    return plugin_dir() / LIBRARY_NAME
+
+
+def install_plugin(target_dir: Path | None = None) -> Path:
+    """Compiles the plugin and moves it into place atomically. Returns its path."""
+    import vapoursynth
+
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise STCError("building the stc VapourSynth plugin needs a C compiler: install gcc (e.g. apt install gcc)")
+    target = (target_dir or plugin_dir()) / LIBRARY_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = files("vs_stc.vsfilter") / "stc_plugin.c"
+    with tempfile.TemporaryDirectory() as build:
+        built = Path(build) / LIBRARY_NAME
+        command = [compiler, "-shared", "-fPIC", "-O2", "-I", vapoursynth.get_include(), str(source), "-o", str(built),
+                   "-ldl", "-lpthread"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode:
+            raise STCError(f"compiling the stc VapourSynth plugin failed:\n{result.stderr.strip()}")
+        staged = target.with_name(target.name + ".tmp")
+        shutil.copyfile(built, staged)
+        os.replace(staged, target)
+    return target
