@@ -15,7 +15,6 @@ from ..models import STCNet
 from .options import FilterOptions
 
 core = vs.core
-DEFAULT_MATRIX = "709"
 
 
 def sample_format(fmt: vs.VideoFormat) -> SampleFormat:
@@ -54,30 +53,33 @@ def scene_cuts(clip: vs.VideoNode) -> list[int]:
     return cuts
 
 
-def to_rgb(clip: vs.VideoNode) -> tuple[vs.VideoNode, dict[str, str]]:
-    """YUV -> RGBS using the clip's _Matrix / _ColorRange props (BT.709 when unspecified)."""
+def yuv_matrix(clip: vs.VideoNode) -> tuple[int, bool]:
+    """The clip's matrix coefficients from its first frame's _Matrix, or BT.709 when unspecified.
+    Returns (matrix, assumed)."""
+    matrix = clip.get_frame(0).props.get("_Matrix", 2)
+    return (1, True) if matrix == 2 else (matrix, False)
+
+
+def to_rgb(clip: vs.VideoNode, matrix: int) -> vs.VideoNode:
+    """YUV -> RGBS (RGB clips pass through)."""
     if clip.format.color_family == vs.RGB:
-        return clip, {}
-    props = clip.get_frame(0).props
-    matrix = props.get("_Matrix", 2)
-    colour = {"matrix_s": DEFAULT_MATRIX} if matrix == 2 else {}
-    return core.resize.Bicubic(clip, format=vs.RGBS, matrix_in_s=colour.get("matrix_s")), colour
+        return clip
+    return core.resize.Bicubic(clip, format=vs.RGBS, matrix_in=matrix)
 
 
-def from_rgb(rgb: vs.VideoNode, original: vs.VideoNode, colour: dict[str, str]) -> vs.VideoNode:
+def from_rgb(rgb: vs.VideoNode, original: vs.VideoNode, matrix: int) -> vs.VideoNode:
+    """Back to the original format, matrix and range."""
     if original.format.color_family == vs.RGB:
         return rgb
-    props = original.get_frame(0).props
-    range_s = "full" if props.get("_ColorRange", 1) == 0 else "limited"
-    matrix = colour.get("matrix_s")
-    converted = core.resize.Bicubic(rgb, format=original.format.id, matrix_s=matrix, range_s=range_s)
-    return converted
+    full = original.get_frame(0).props.get("_Range", 1) == 0
+    return core.resize.Bicubic(rgb, format=original.format.id, matrix=matrix, range=int(not full))
 
 
 def build(
     func_name: str, clip: vs.VideoNode, network: STCNet, options: FilterOptions, model_label: str
 ) -> vs.VideoNode:
-    rgb, colour = to_rgb(clip)
+    matrix, assumed = yuv_matrix(clip) if clip.format.color_family == vs.YUV else (0, False)
+    rgb = to_rgb(clip, matrix)
     fmt = sample_format(rgb.format)
     engine_options = EngineOptions(window=options.window, overlap=options.overlap, resize=True)
     runner = WindowRunner(network, fmt, engine_options)
@@ -89,7 +91,7 @@ def build(
         "STCPrecision": options.precision,
         "STCWindow": options.window,
         "STCOverlap": options.overlap,
-        **({"STCMatrix": colour["matrix_s"]} if colour else {}),
+        **({"STCAssumedMatrix": matrix} if assumed else {}),
     }
 
     def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
@@ -106,5 +108,5 @@ def build(
         return out
 
     restored = core.std.ModifyFrame(rgb, clips, serve)
-    return from_rgb(restored, clip, colour)
+    return from_rgb(restored, clip, matrix)
 
