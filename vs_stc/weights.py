@@ -48,6 +48,18 @@ REGISTRY: dict[str, CheckpointSpec] = {
 }
 
 
+DEFLICKER_MODES = {"brightness": "deflicker", "pixel": "deflicker-pixel"}
+
+
+def default_checkpoint(task: str, mode: str = "brightness") -> str:
+    """The named checkpoint for a task: restore -> bfvr; deflicker -> by mode."""
+    if task == "restore":
+        return "bfvr"
+    if task == "deflicker" and mode in DEFLICKER_MODES:
+        return DEFLICKER_MODES[mode]
+    raise STCError(f"no checkpoint for task {task!r} with mode {mode!r}: modes are {', '.join(DEFLICKER_MODES)}")
+
+
 def spec_for(name: str) -> CheckpointSpec:
     try:
         return REGISTRY[name]

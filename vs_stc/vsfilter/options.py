@@ -9,9 +9,9 @@ import vapoursynth as vs
 
 from ..engine.planning import validate as validate_window
 from ..loading import PRECISIONS
+from ..weights import DEFLICKER_MODES, default_checkpoint
 
 FACE_MODES = ("aligned", "auto")
-DEFLICKER_MODES = {"brightness": "deflicker", "pixel": "deflicker-pixel"}
 
 
 @dataclass(frozen=True)
@@ -95,4 +95,4 @@ def deflicker_model(func_name: str, mode: object, model: object) -> str:
     mode = _text(mode)
     if mode not in DEFLICKER_MODES:
         raise vs.Error(f"{func_name}: 'mode' must be 'brightness' or 'pixel', not {mode!r}")
-    return _text(model) if model is not None else DEFLICKER_MODES[mode]
+    return _text(model) if model is not None else default_checkpoint("deflicker", mode)

@@ -1,0 +1,145 @@
+"""``stc-ffmpeg``: restore or deflicker a video stream from stdin to stdout.
+
+    ffmpeg -i in.mp4 -f nut - | stc-ffmpeg restore | ffmpeg -f nut -i - -c:v libx264 -c:a copy out.mp4
+
+Exit codes: 0 done; 1 the input ended early or processing failed (frames written so far are
+complete and valid); 2 bad arguments or unreadable input (nothing written); 130 interrupted
+(frames read so far were flushed); 141 downstream closed the pipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import sys
+import threading
+import time
+
+import av
+
+from vs_stc.errors import STCError
+
+from .pipeline import NoVideoError, VideoEncoding, transcode
+from .restoring import ModelOptions, add_model_arguments, restorer_from
+from .sniff import InputFormatError, open_input
+
+PROGRAM = "stc-ffmpeg"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description="Restore or deflicker a video stream, stdin -> stdout.")
+    parser.add_argument("task", choices=["restore", "deflicker"])
+    parser.add_argument("--mode", choices=["brightness", "pixel"], default="brightness", help="deflicker mode")
+    add_model_arguments(parser)
+    stream_group = parser.add_argument_group("stream")
+    stream_group.add_argument("--format", choices=["auto", "nut", "y4m", "raw"], default="auto",
+                              help="input container (default: detect NUT or Y4M); the output uses the same")
+    stream_group.add_argument("--size", help="raw input: frame size, WxH")
+    stream_group.add_argument("--pix-fmt", help="raw input: pixel format, e.g. rgb24, yuv420p")
+    stream_group.add_argument("--rate", help="raw input: frame rate, e.g. 25 or 30000/1001")
+    stream_group.add_argument("--output-pix-fmt", help="output pixel format (default: the input's)")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return parser
+
+
+def raw_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, str]:
+    if args.format != "raw":
+        return {}
+    missing = [flag for flag, value in (("--size", args.size), ("--pix-fmt", args.pix_fmt), ("--rate", args.rate)) if not value]
+    if missing:
+        parser.error(f"--format raw needs {', '.join(missing)}")
+    return {"video_size": args.size, "pixel_format": args.pix_fmt, "framerate": args.rate}
+
+
+class Progress:
+    """Frames, fps and ETA (when the length is known) on one stderr line."""
+
+    def __init__(self, total: int | None, enabled: bool) -> None:
+        self.total, self.enabled, self.start, self.last = total, enabled, time.monotonic(), 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.5 and done != self.total):
+            return
+        self.last = now
+        fps = done / max(now - self.start, 1e-9)
+        eta = f", ETA {(self.total - done) / fps:.0f} s" if self.total and fps > 0 else ""
+        of = f"/{self.total}" if self.total else ""
+        print(f"\r{PROGRAM}: {done}{of} frames, {fps:.2f} fps{eta}   ", end="", file=sys.stderr, flush=True)
+
+    def close(self, done: int) -> None:
+        if self.enabled:
+            seconds = time.monotonic() - self.start
+            print(f"\r{PROGRAM}: {done} frames in {seconds:.1f} s ({done / max(seconds, 1e-9):.2f} fps)   ",
+                  file=sys.stderr)
+
+
+def install_stop_request() -> threading.Event:
+    """First Ctrl-C: stop reading, flush what was read. A second one interrupts at once."""
+    stop = threading.Event()
+
+    def request(signum, frame):
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, request)
+    return stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options = raw_options(args, parser)
+    stop = install_stop_request()
+    try:
+        # The unbuffered stdin, so a stop request is seen while waiting for input.
+        container_format, reader = open_input(sys.stdin.buffer.raw, args.format, stop.is_set)
+        restore = restorer_from(ModelOptions.from_args(args))
+        source = av.open(reader, mode="r", format=container_format, options=options)
+    except InputFormatError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 2
+    except (av.FFmpegError, STCError) as error:
+        print(f"{PROGRAM}: cannot read the input: {error}", file=sys.stderr)
+        return 2
+
+    video = source.streams.video[0] if source.streams.video else None
+    progress = Progress(video.frames or None if video else None, enabled=not args.quiet)
+    try:
+        with source, av.open(sys.stdout.buffer, mode="w", format=container_format) as sink:
+            outcome = transcode(source, sink, restore, VideoEncoding(pix_fmt=args.output_pix_fmt),
+                                on_frame=progress, should_stop=stop.is_set)
+    except (OSError, av.FFmpegError) as error:
+        if broken_pipe(error):
+            return downstream_closed()
+        raise
+    except (NoVideoError, STCError) as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 2
+    progress.close(outcome.frames_out)
+    if outcome.input_error:
+        print(f"{PROGRAM}: the input ended early ({outcome.input_error}); wrote all {outcome.frames_out} frames "
+              f"decoded before that", file=sys.stderr)
+        return 1
+    if outcome.interrupted:
+        print(f"{PROGRAM}: interrupted; wrote the {outcome.frames_out} frames read so far", file=sys.stderr)
+        return 130
+    return 0
+
+
+def broken_pipe(error: BaseException | None) -> bool:
+    """Whether ``error`` (or one it arose from, as when closing the output after it) is EPIPE."""
+    while error is not None:
+        if isinstance(error, BrokenPipeError) or getattr(error, "errno", None) == errno.EPIPE:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def downstream_closed() -> int:
+    """The reader went away: say nothing more, and keep Python from complaining at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141

@@ -1,0 +1,100 @@
+"""The transcoding loop shared by ``stc-ffmpeg`` and ``stc restore``: demux, decode the video,
+restore it through the engine's streaming API, encode, and remux every other stream untouched.
+
+Video frames keep their own timestamps (variable frame rate survives); audio, subtitle and data
+packets are stream-copied. Demuxing drives everything, so at most one engine window of video
+(plus its overlap) is in flight, and the muxer interleaves the delayed video with the rest.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import av
+import torch
+
+from vs_stc.engine import Frame, SampleFormat
+
+from .frames import from_tensor, sample_format, to_planes, working_format
+
+Restore = Callable[[Iterable[Frame], SampleFormat], Iterator[torch.Tensor]]
+COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
+
+
+class NoVideoError(Exception):
+    pass
+
+
+@dataclass
+class VideoEncoding:
+    """The output video stream: codec, pixel format (None: the input's) and encoder options."""
+
+    codec: str = "rawvideo"
+    pix_fmt: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    frames_in: int = 0
+    frames_out: int = 0
+    input_error: str | None = None  # the input ended early: what the demuxer or decoder said
+    interrupted: bool = False
+
+
+def transcode(
+    source: av.container.InputContainer,
+    sink: av.container.OutputContainer,
+    restore: Restore,
+    encoding: VideoEncoding,
+    on_frame: Callable[[int], None] = lambda n: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Outcome:
+    """Runs the whole input through. Input that ends early (a cut-off stream) or a stop request
+    ends reading: every frame decoded so far is still restored and written, and the outcome says
+    why reading stopped."""
+    if not source.streams.video:
+        raise NoVideoError("the input has no video stream")
+    video_in = source.streams.video[0]
+    video_in.thread_type = "AUTO"
+    pix_fmt = encoding.pix_fmt or video_in.codec_context.format.name
+    video_out = sink.add_stream(encoding.codec, rate=video_in.average_rate or video_in.guessed_rate or 25,
+                                options=encoding.options)
+    video_out.width, video_out.height = video_in.codec_context.width, video_in.codec_context.height
+    video_out.pix_fmt = pix_fmt
+    video_out.time_base = video_out.codec_context.time_base = video_in.time_base
+    copies = {s.index: sink.add_stream_from_template(s) for s in source.streams if s.type in COPIED_TYPES}
+
+    outcome = Outcome()
+    pending: deque[av.VideoFrame] = deque()  # decoded frames whose restored versions are not out yet
+    working = working_format(video_in.codec_context.format)
+
+    def decoded() -> Iterator[Frame]:
+        try:
+            for packet in source.demux():
+                if should_stop():
+                    outcome.interrupted = True
+                    return
+                if packet.stream.index in copies:
+                    if packet.size:  # skip the demuxer's empty flush packets
+                        packet.stream = copies[packet.stream.index]
+                        sink.mux(packet)
+                elif packet.stream is video_in:
+                    for frame in packet.decode():
+                        pending.append(frame)
+                        outcome.frames_in += 1
+                        yield to_planes(frame, working)
+        except av.FFmpegError as error:
+            outcome.input_error = str(error)
+
+    for restored in restore(decoded(), sample_format(working)):
+        template = pending.popleft()
+        frame = from_tensor(restored, working, template, pix_fmt)
+        frame.pts, frame.time_base = template.pts, template.time_base
+        sink.mux(video_out.encode(frame))
+        outcome.frames_out += 1
+        on_frame(outcome.frames_out)
+    sink.mux(video_out.encode(None))
+    return outcome

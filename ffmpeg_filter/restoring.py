@@ -1,0 +1,60 @@
+"""Model options shared by the command lines, and the streaming restorer they build."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import torch
+
+from vs_stc.engine import EngineOptions, Frame, SampleFormat, WindowRunner, stream
+from vs_stc.errors import STCError
+from vs_stc.loading import PRECISIONS, load_model
+from vs_stc.weights import DEFLICKER_MODES, default_checkpoint
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    task: str
+    mode: str = "brightness"
+    model: str | None = None
+    device: str = "cpu"
+    window: int = 24
+    overlap: int = 8
+    precision: str = "fp32"
+    faces: str = "aligned"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "ModelOptions":
+        return cls(args.task, args.mode, args.model, args.device, args.window, args.overlap, args.precision, args.faces)
+
+    @property
+    def checkpoint(self) -> str:
+        return self.model or default_checkpoint(self.task, self.mode)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", help="checkpoint name or path (default: bfvr for restore, by --mode for deflicker)")
+    group.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    group.add_argument("--window", type=int, default=24, help="frames per model run, even (default: 24)")
+    group.add_argument("--overlap", type=int, default=8, help="frames crossfaded between runs, even (default: 8)")
+    group.add_argument("--precision", choices=list(PRECISIONS), default="fp32", help="default: fp32")
+    group.add_argument("--faces", choices=["aligned", "auto"], default="aligned",
+                       help="aligned: the frames are square face crops (resized to the model's size and back)")
+
+
+def restorer_from(options: ModelOptions):
+    """Loads the model and returns ``restore(frames, sample_format) -> restored frames`` (streaming)."""
+    if options.faces == "auto":
+        raise STCError("--faces auto (detect, align and paste back faces) is not available yet; give square face crops")
+    if options.task == "deflicker" and options.mode not in DEFLICKER_MODES:
+        raise STCError(f"--mode must be one of {', '.join(DEFLICKER_MODES)}")
+    engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True)  # checks window/overlap
+    network = load_model(options.checkpoint, device=options.device, dtype=options.precision)
+
+    def restore(frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[torch.Tensor]:
+        return stream(WindowRunner(network, fmt, engine), frames)
+
+    return restore
