@@ -59,7 +59,7 @@ class Progress:
     def __init__(self, total: int | None, enabled: bool) -> None:
         self.total, self.enabled, self.start, self.last = total, enabled, time.monotonic(), 0.0
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, *frames: object) -> None:
         now = time.monotonic()
         if not self.enabled or (now - self.last < 0.5 and done != self.total):
             return

@@ -49,12 +49,12 @@ def transcode(
     sink: av.container.OutputContainer,
     restore: Restore,
     encoding: VideoEncoding,
-    on_frame: Callable[[int], None] = lambda n: None,
+    on_frame: Callable[[int, av.VideoFrame, av.VideoFrame], None] = lambda n, source, restored: None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Outcome:
     """Runs the whole input through. Input that ends early (a cut-off stream) or a stop request
     ends reading: every frame decoded so far is still restored and written, and the outcome says
-    why reading stopped."""
+    why reading stopped. ``on_frame(count, source_frame, restored_frame)`` follows each frame out."""
     if not source.streams.video:
         raise NoVideoError("the input has no video stream")
     video_in = source.streams.video[0]
@@ -66,6 +66,10 @@ def transcode(
     video_out.pix_fmt = pix_fmt
     video_out.time_base = video_out.codec_context.time_base = video_in.time_base
     copies = {s.index: sink.add_stream_from_template(s) for s in source.streams if s.type in COPIED_TYPES}
+    sink.metadata.update(source.metadata)
+    video_out.metadata.update(video_in.metadata)
+    for index, copy in copies.items():
+        copy.metadata.update(source.streams[index].metadata)
 
     outcome = Outcome()
     pending: deque[av.VideoFrame] = deque()  # decoded frames whose restored versions are not out yet
@@ -95,6 +99,6 @@ def transcode(
         frame.pts, frame.time_base = template.pts, template.time_base
         sink.mux(video_out.encode(frame))
         outcome.frames_out += 1
-        on_frame(outcome.frames_out)
+        on_frame(outcome.frames_out, template, frame)
     sink.mux(video_out.encode(None))
     return outcome

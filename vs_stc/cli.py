@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ffmpeg_filter.restoring import add_model_arguments
+
 from . import weights
 from .errors import STCError
 
@@ -67,6 +69,19 @@ def _vapoursynth_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    from ffmpeg_filter.restoring import ModelOptions, restorer_from
+
+    from .batch import Encoder, run_batch, summary
+
+    restore = restorer_from(ModelOptions.from_args(args))
+    encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
+    results = run_batch(args.inputs, args.output, restore, encoder, overwrite=args.overwrite, compare=args.compare,
+                        compare_frame=args.compare_frame, quiet=args.quiet)
+    print(summary(results))
+    return 1 if any(r.error for r in results) else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -92,6 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("source", help="a checkpoint name or a .pth path")
     convert.add_argument("-o", "--output", type=Path, help="output file (default: beside the source)")
     convert.set_defaults(run=_weights_convert)
+
+    for task, text in (("restore", "restore faces in video files"), ("deflicker", "remove flicker from video files")):
+        render = commands.add_parser(task, help=text, description=f"{text.capitalize()}: files, folders or globs.")
+        render.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders or glob patterns")
+        render.add_argument("-o", "--output", type=Path, required=True,
+                            help="output file (one input) or folder")
+        if task == "deflicker":
+            render.add_argument("--mode", choices=["brightness", "pixel"], default="brightness")
+        add_model_arguments(render)
+        encoding = render.add_argument_group("encoding")
+        encoding.add_argument("--codec", default="libx264", help="video encoder (default: libx264)")
+        encoding.add_argument("--crf", type=int, default=18, help="quality for CRF encoders (default: 18)")
+        encoding.add_argument("--pix-fmt", help="output pixel format (default: the input's when the encoder takes it)")
+        render.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
+        render.add_argument("--compare", type=Path, metavar="PATH.png", help="write a before/after still")
+        render.add_argument("--compare-frame", type=int, help="frame for --compare (default: the middle)")
+        render.add_argument("--quiet", action="store_true", help="no progress bars")
+        render.set_defaults(run=_render, task=task, **({"mode": "brightness"} if task == "restore" else {}))
 
     vapoursynth_parser = commands.add_parser("vapoursynth", help="the core.stc VapourSynth plugin")
     vs_actions = vapoursynth_parser.add_subparsers(dest="action", required=True)

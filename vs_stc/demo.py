@@ -10,10 +10,10 @@ import math
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
+from .images import side_by_side, write_png
 from .models import BFVR
 from .models.deterministic import deterministic_network
 
@@ -43,17 +43,6 @@ def synthetic_clip(frames: int = DEMO_FRAMES, size: int = 512) -> torch.Tensor:
     return noisy.clamp(0, 1)
 
 
-def write_png(image: np.ndarray, path: Path) -> None:
-    """Writes an (H, W, 3) uint8 RGB image as PNG through FFmpeg's encoder."""
-    with av.open(str(path), "w", format="image2") as container:
-        stream = container.add_stream("png")
-        stream.width, stream.height = image.shape[1], image.shape[0]
-        stream.pix_fmt = "rgb24"
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-
-
 def to_uint8_frames(clip: torch.Tensor) -> np.ndarray:
     """(1, 3, T, H, W) in [0, 1] -> (T, H, W, 3) uint8."""
     return clip[0].permute(1, 2, 3, 0).mul(255).round().clamp(0, 255).to(torch.uint8).numpy()
@@ -73,7 +62,7 @@ def run_demo(output: Path) -> list[Path]:
     paths = []
     for t in range(before.shape[0]):
         path = output / f"frame{t:02d}_input_vs_output.png"
-        write_png(np.concatenate([before[t], after[t]], axis=1), path)
+        write_png(side_by_side(before[t], after[t]), path)
         paths.append(path)
     print(f"restored {before.shape[0]} frames of 512 x 512 in {seconds:.1f} s on the CPU")
     print(f"side-by-side stills (input | output): {', '.join(str(p) for p in paths)}")

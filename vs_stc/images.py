@@ -1,0 +1,24 @@
+"""Writing stills: PNG through FFmpeg's encoder (PyAV), side-by-side comparisons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def write_png(image: np.ndarray, path: Path) -> None:
+    """Writes an (H, W, 3) uint8 RGB image as PNG."""
+    with av.open(str(path), "w", format="image2") as container:
+        stream = container.add_stream("png")
+        stream.width, stream.height = image.shape[1], image.shape[0]
+        stream.pix_fmt = "rgb24"
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
+        container.mux(stream.encode(None))
+
+
+def side_by_side(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Two (H, W, 3) images next to each other, with a 4-pixel white gap."""
+    gap = np.full((before.shape[0], 4, 3), 255, dtype=np.uint8)
+    return np.concatenate([before, gap, after], axis=1)
