@@ -9,5 +9,6 @@ test: setup
 demo: setup
 	.venv/bin/stc demo
 
+# Long: about 15 minutes for the model, 20 for the engine, on 2 cores.
 bench: setup
-	.venv/bin/python benchmarks/model_memory_and_speed.py
+	cd benchmarks && ../.venv/bin/python model_memory_and_speed.py && ../.venv/bin/python engine_overhead.py

@@ -82,6 +82,39 @@ def _render(args: argparse.Namespace) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
+def _degrade(args: argparse.Namespace) -> int:
+    from .evaluation.degrade import degrade
+    from .evaluation.video_io import read_video, write_video
+
+    clip, rate = read_video(args.input)
+    write_video(degrade(clip, args.kind, seed=args.seed, vary=args.vary), args.output, rate)
+    print(f"wrote {args.output}: {len(clip)} frames, {args.kind} degradation, seed {args.seed}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+
+    from .evaluation.report import evaluate, model_processor, plot, table
+
+    process = None
+    if args.filter_task:
+        from .loading import load_model
+        from .weights import default_checkpoint
+
+        model = args.model or default_checkpoint(args.filter_task, args.mode)
+        process = model_processor(load_model(model, device=args.device, dtype=args.precision))
+    results, curves = evaluate(args.clip, args.reference, process, args.filter_task or "restore", args.mode,
+                               args.window, args.overlap)
+    if args.json:
+        print(json.dumps(results if args.filter_task else results["input"], indent=2))
+    else:
+        print(table(results))
+    if args.plot:
+        plot(curves, args.plot)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -125,6 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("--compare-frame", type=int, help="frame for --compare (default: the middle)")
         render.add_argument("--quiet", action="store_true", help="no progress bars")
         render.set_defaults(run=_render, task=task, **({"mode": "brightness"} if task == "restore" else {}))
+
+    degrade = commands.add_parser("degrade", help="make a test clip: seeded synthetic degradation")
+    degrade.add_argument("input", type=Path)
+    degrade.add_argument("-o", "--output", type=Path, required=True, help="lossless output (.mkv: FFV1)")
+    degrade.add_argument("--kind", choices=["bfvr", "brightness", "pixel"], required=True)
+    degrade.add_argument("--seed", type=int, default=0)
+    degrade.add_argument("--vary", action="store_true", help="bfvr: let the degradation drift over time")
+    degrade.set_defaults(run=_degrade)
+
+    evaluate = commands.add_parser("eval", help="metrics of a clip, or of a filter beside its baselines")
+    evaluate.add_argument("clip", type=Path)
+    evaluate.add_argument("--reference", type=Path, help="the clean clip, for PSNR and SSIM")
+    evaluate.add_argument("--run", dest="filter_task", choices=["restore", "deflicker"],
+                          help="also run this filter (and its baselines) on the clip and compare")
+    evaluate.add_argument("--mode", choices=["brightness", "pixel"], default="brightness")
+    add_model_arguments(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="JSON instead of a table")
+    evaluate.add_argument("--plot", type=Path, metavar="PATH.png", help="per-frame curves")
+    evaluate.set_defaults(run=_eval)
 
     vapoursynth_parser = commands.add_parser("vapoursynth", help="the core.stc VapourSynth plugin")
     vs_actions = vapoursynth_parser.add_subparsers(dest="action", required=True)

@@ -1,0 +1,1 @@
+"""Evaluation: synthetic degradations (``stc degrade``) and metric reports (``stc eval``)."""

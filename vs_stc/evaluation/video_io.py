@@ -1,0 +1,36 @@
+"""Whole short clips in and out of files, as (T, H, W, 3) uint8 RGB arrays (evaluation only:
+renders stream through ffmpeg_filter.pipeline instead)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def read_video(path: Path) -> tuple[np.ndarray, Fraction]:
+    """All frames of the first video stream, and its frame rate."""
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            raise ValueError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+    if not frames:
+        raise ValueError(f"{path} holds no video frames")
+    return np.stack(frames), Fraction(rate)
+
+
+def write_video(frames: np.ndarray, path: Path, rate: Fraction = Fraction(25)) -> None:
+    """Writes frames losslessly: FFV1 (RGB) in Matroska/AVI/NUT, lossless H.264 (RGB) otherwise."""
+    lossless_rgb = path.suffix.lower() in (".mkv", ".avi", ".nut")
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1" if lossless_rgb else "libx264rgb", rate=rate,
+                                      options={} if lossless_rgb else {"crf": "0", "preset": "medium"})
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "bgr0" if lossless_rgb else "rgb24"
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode(None))
