@@ -72,3 +72,16 @@ def tiny_state() -> dict[str, torch.Tensor]:
     from vs_stc.models.deterministic import deterministic_network
 
     return deterministic_network(TINY).state_dict()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """The tiny network with deterministic weights, as a safetensors file carrying its config."""
+    from safetensors.torch import save_file
+
+    from vs_stc.models.deterministic import deterministic_network
+
+    path = tmp_path_factory.mktemp("tiny-model") / "tiny.safetensors"
+    state = {k: v.contiguous() for k, v in deterministic_network(TINY).state_dict().items()}
+    save_file(state, str(path), metadata={"stc_config": json.dumps(TINY.to_dict())})
+    return path

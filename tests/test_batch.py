@@ -4,7 +4,6 @@ outputs protected, failures isolated and reported, no half-written files."""
 from __future__ import annotations
 
 import hashlib
-import json
 import resource
 import shutil
 import signal
@@ -14,11 +13,7 @@ from pathlib import Path
 
 import av
 import pytest
-from safetensors.torch import save_file
 
-from vs_stc.models.deterministic import deterministic_network
-
-from conftest import TINY
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
@@ -26,11 +21,8 @@ FRAMES = 20
 
 
 @pytest.fixture(scope="module")
-def model_args(tmp_path_factory) -> list[str]:
-    path = tmp_path_factory.mktemp("batch-model") / "tiny.safetensors"
-    state = {k: v.contiguous() for k, v in deterministic_network(TINY).state_dict().items()}
-    save_file(state, str(path), metadata={"stc_config": json.dumps(TINY.to_dict())})
-    return ["--model", str(path), "--window", "6", "--overlap", "2", "--quiet"]
+def model_args(tiny_checkpoint) -> list[str]:
+    return ["--model", str(tiny_checkpoint), "--window", "6", "--overlap", "2", "--quiet"]
 
 
 def make_clip(path: Path, audio: bool = True, video: bool = True) -> Path:

@@ -107,15 +107,8 @@ def test_degrade_and_eval_commands_on_a_real_clip(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary")
-def test_eval_runs_the_filter_beside_its_baselines(tmp_path):
-    from safetensors.torch import save_file
-
-    from conftest import TINY
-    from vs_stc.models.deterministic import deterministic_network
-
-    model = tmp_path / "tiny.safetensors"
-    state = {k: v.contiguous() for k, v in deterministic_network(TINY).state_dict().items()}
-    save_file(state, str(model), metadata={"stc_config": json.dumps(TINY.to_dict())})
+def test_eval_runs_the_filter_beside_its_baselines(tmp_path, tiny_checkpoint):
+    model = tiny_checkpoint
     clean = tmp_path / "clean.mkv"
     write_video(textured_clip(frames=12, shift=1), clean)
     flickered = tmp_path / "flicker.mkv"

@@ -4,8 +4,6 @@ cut-off input, a closed downstream and Ctrl-C are handled."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import shutil
 import signal
 import subprocess
@@ -15,11 +13,7 @@ from pathlib import Path
 
 import av
 import pytest
-from safetensors.torch import save_file
 
-from vs_stc.models.deterministic import deterministic_network
-
-from conftest import TINY
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
@@ -33,11 +27,8 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model_args(workdir) -> list[str]:
-    path = workdir / "tiny.safetensors"
-    state = {k: v.contiguous() for k, v in deterministic_network(TINY).state_dict().items()}
-    save_file(state, str(path), metadata={"stc_config": json.dumps(TINY.to_dict())})
-    return ["--model", str(path), "--window", "6", "--overlap", "2"]
+def model_args(tiny_checkpoint) -> list[str]:
+    return ["--model", str(tiny_checkpoint), "--window", "6", "--overlap", "2"]
 
 
 def ffmpeg(*args: str, **kwargs) -> subprocess.CompletedProcess:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import subprocess
 import sys
@@ -13,11 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import vapoursynth as vs
-from safetensors.torch import save_file
 
 import vs_stc
 from vs_stc.engine import plan
-from vs_stc.models.deterministic import deterministic_network
 from vs_stc.vsfilter.plugin import installed_path
 
 from conftest import TINY
@@ -28,11 +24,8 @@ SIZE, LENGTH = TINY.resolution, 14
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("vs-model") / "tiny.safetensors"
-    state = {k: v.contiguous() for k, v in deterministic_network(TINY).state_dict().items()}
-    save_file(state, str(path), metadata={"stc_config": json.dumps(TINY.to_dict())})
-    return str(path)
+def tiny_model(tiny_checkpoint) -> str:
+    return str(tiny_checkpoint)
 
 
 SCRIPT = textwrap.dedent(
