@@ -9,7 +9,8 @@ is_new_enough() {
 }
 
 find_python() {
-    for candidate in ${PYTHON:-} python3.14 python3.13 python3.12 python3; do
+    # 3.12 first: the version the VapourSynth and torch wheels were checked with here.
+    for candidate in ${PYTHON:-} python3.12 python3.13 python3.14 python3; do
         if command -v "$candidate" >/dev/null 2>&1 && is_new_enough "$candidate"; then
             command -v "$candidate"
             return 0
@@ -18,7 +19,7 @@ find_python() {
     # pyenv installs versions without activating them; look there directly.
     if command -v pyenv >/dev/null 2>&1; then
         root=$(pyenv root)
-        for dir in $(ls -d "$root"/versions/3.* 2>/dev/null | sort -rV); do
+        for dir in $(ls -d "$root"/versions/3.* 2>/dev/null | sort -V); do
             for exe in "$dir"/bin/python3.*; do
                 case "$exe" in *-config) continue ;; esac
                 if [ -x "$exe" ] && is_new_enough "$exe"; then
