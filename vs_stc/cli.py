@@ -115,6 +115,15 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .training.config import TrainConfig
+    from .training.loop import train
+
+    target = train(args.stage, TrainConfig.load(args.config), progress=not args.quiet)
+    print(f"exported {target}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -177,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="JSON instead of a table")
     evaluate.add_argument("--plot", type=Path, metavar="PATH.png", help="per-frame curves")
     evaluate.set_defaults(run=_eval)
+
+    train = commands.add_parser("train", help="train stage I (VQGAN + codebooks) or stage II (lookup transformers)",
+                                description="Train a stage; launch with torchrun for several processes.")
+    train.add_argument("stage", choices=["stage1", "stage2"])
+    train.add_argument("--config", type=Path, required=True, help="TOML file (see vs_stc/training/config.py)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
 
     vapoursynth_parser = commands.add_parser("vapoursynth", help="the core.stc VapourSynth plugin")
     vs_actions = vapoursynth_parser.add_subparsers(dest="action", required=True)

@@ -11,9 +11,7 @@ from .config import STCConfig
 
 def frame_residual(z: torch.Tensor) -> torch.Tensor:
     """(b, c, t, h, w) -> residual_t = z_t - z_{t-1} along t, with residual_0 = 0."""
-    out = torch.zeros_like(z)
-    torch.sub(z[:, :, 1:], z[:, :, :-1], out=out[:, :, 1:])
-    return out
+    return torch.cat([torch.zeros_like(z[:, :, :1]), z[:, :, 1:] - z[:, :, :-1]], dim=2)
 
 
 def released_residual(z: torch.Tensor) -> torch.Tensor:
@@ -22,8 +20,7 @@ def released_residual(z: torch.Tensor) -> torch.Tensor:
     read back as a (b, h, w, c) frame. Returned as (b, c, t, h, w)."""
     b, c, t, h, w = z.shape
     rows = z.transpose(0, 1).reshape(t, -1)
-    out = torch.zeros_like(rows)
-    torch.sub(rows[1:], rows[:-1], out=out[1:])
+    out = torch.cat([torch.zeros_like(rows[:1]), rows[1:] - rows[:-1]])
     return out.view(t, b, h, w, c).permute(1, 4, 0, 2, 3)
 
 

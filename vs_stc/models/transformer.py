@@ -21,6 +21,13 @@ class PositionalSelfAttention(nn.Module):
         self.in_proj_weight = nn.Parameter(torch.empty(3 * channels, channels))
         self.in_proj_bias = nn.Parameter(torch.empty(3 * channels))
         self.out_proj = nn.Linear(channels, channels)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """nn.MultiheadAttention's initialisation."""
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.in_proj_bias)
+        nn.init.zeros_(self.out_proj.bias)
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         n, length, channels = x.shape

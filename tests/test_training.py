@@ -1,0 +1,100 @@
+"""Both training stages run end to end on a tiny network, resume, export in the loader's layout,
+and train identically on two CPU processes under torchrun (gloo)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import vs_stc
+from vs_stc.evaluation.video_io import write_video
+from vs_stc.training.config import TrainConfig
+from vs_stc.training.loop import train
+
+NETWORK = """
+[network]
+base_channels = 8
+channel_multipliers = [1, 2, 2, 4]
+latent_channels = 16
+codebook_size = 32
+resolution = 64
+norm_groups = 4
+temporal_norm_groups = 4
+transformer_layers = 2
+transformer_heads = 2
+transformer_ffn = 32
+"""
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("train-data")
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (80, 160, 3), dtype=np.uint8)
+    write_video(np.stack([base[:, t:t + 80] for t in range(12)]), folder / "pan.mkv")
+    return folder
+
+
+def write_config(folder: Path, data: Path, steps: int, extra: str = "") -> Path:
+    path = folder / "run.toml"
+    path.write_text(f'task = "bfvr"\ndata = ["{data}"]\noutput = "out"\nsteps = {steps}\nbatch_size = 1\n'
+                    f"clip_length = 4\ncheckpoint_every = 2\n{extra}{NETWORK}")
+    return path
+
+
+def test_stage_one_then_stage_two_export_loadable_models(tmp_path, data):
+    (tmp_path / "s1").mkdir()
+    stage1 = TrainConfig.load(write_config(tmp_path / "s1", data, steps=3))
+    exported = train("stage1", stage1, progress=False)
+    assert vs_stc.load_model(exported).config == stage1.network
+
+    (tmp_path / "s2").mkdir()
+    stage2 = TrainConfig.load(write_config(tmp_path / "s2", data, 2, f'stage1_checkpoint = "{exported}"\n'))
+    student = train("stage2", stage2, progress=False)
+    first, second = vs_stc.load_model(exported), vs_stc.load_model(student)
+    # Stage II leaves the codebooks and the generator untouched, and changes the encoder.
+    assert torch.equal(first.quantize.embedding_s.weight, second.quantize.embedding_s.weight)
+    assert torch.equal(first.generator.blocks[0].weight, second.generator.blocks[0].weight)
+    assert not torch.equal(first.encoder.blocks[0].weight, second.encoder.blocks[0].weight)
+    clip = torch.rand(1, 3, 4, 64, 64)
+    assert second(clip).shape == clip.shape
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, data):
+    config_path = write_config(tmp_path, data, steps=4)
+    straight = train("stage1", TrainConfig.load(config_path), progress=False)
+    reference = vs_stc.load_model(straight).state_dict()
+
+    resumed_dir = tmp_path / "again"
+    resumed_dir.mkdir()
+    half = TrainConfig.load(write_config(resumed_dir, data, steps=2))
+    train("stage1", half, progress=False)
+    whole = TrainConfig.load(write_config(resumed_dir, data, steps=4))
+    resumed = vs_stc.load_model(train("stage1", whole, progress=False)).state_dict()
+    worst = max((resumed[k] - reference[k]).abs().max().item() for k in reference)
+    assert worst < 1e-6, worst
+
+
+def test_losses_that_need_downloads_are_refused_clearly(tmp_path, data):
+    with pytest.raises(vs_stc.STCError, match="pretrained backbones"):
+        TrainConfig.load(write_config(tmp_path, data, 1, "perceptual_weight = 1.0\n"))
+
+
+def test_two_processes_under_torchrun_hold_identical_weights(tmp_path, data):
+    config = write_config(tmp_path, data, steps=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "vs_stc.cli", "train", "stage1", "--config", str(config), "--quiet"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    digests = dict(re.findall(r"rank (\d) of 2: parameters sha256 (\w+)", result.stdout))
+    assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]

@@ -1,0 +1,1 @@
+"""Training both stages of STC (work in progress: the losses and stage-I quantization so far)."""

@@ -1,0 +1,149 @@
+"""The training loop shared by both stages: PyTorch DDP when launched by torchrun, EMA weights,
+periodic atomic checkpoints, resume after interruption, and a final export in the layout the
+loader reads ({"params_ema": ...} .pth, and safetensors carrying the config)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import save_file
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from ..checkpoints import CONFIG_METADATA_KEY, load_into, read_checkpoint
+from ..errors import STCError
+from ..models import STCNet
+from .config import TrainConfig
+from .data import ClipSampler, load_clips
+from .stages import stage1_losses, stage1_trainable, stage2_losses, stage2_trainable
+
+STAGES = ("stage1", "stage2")
+
+
+class StageObjective(nn.Module):
+    """One stage's loss as a module, so DistributedDataParallel can wrap its forward."""
+
+    def __init__(self, stage: str, model: STCNet, config: TrainConfig) -> None:
+        super().__init__()
+        self.stage, self.model, self.config = stage, model, config
+        self.teacher = copy.deepcopy(model.encoder).requires_grad_(False).eval() if stage == "stage2" else None
+
+    def forward(self, clean: torch.Tensor, degraded: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.stage == "stage1":
+            return stage1_losses(self.model, clean, degraded, self.config)
+        return stage2_losses(self.model, self.teacher, clean, degraded, self.config)
+
+
+def codebook_usage(codes: torch.Tensor, size: int) -> tuple[float, float]:
+    """(perplexity, fraction of codewords used) of a batch's indices."""
+    p = torch.bincount(codes.flatten(), minlength=size).float()
+    p /= p.sum()
+    entropy = -(p[p > 0] * p[p > 0].log()).sum()
+    return math.exp(entropy), float((p > 0).float().mean())
+
+
+def parameters_digest(model: nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _build(stage: str, config: TrainConfig) -> STCNet:
+    torch.manual_seed(config.seed)  # every rank starts from the same weights
+    model = STCNet(config.network)
+    if stage == "stage2":
+        if config.stage1_checkpoint is None:
+            raise STCError("stage II needs 'stage1_checkpoint': the exported stage-I model")
+        state, _ = read_checkpoint(config.stage1_checkpoint)
+        load_into(model, state, config.stage1_checkpoint)
+    trainable = {id(p) for p in (stage1_trainable(model) if stage == "stage1" else stage2_trainable(model))}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in trainable)
+    return model.train()
+
+
+def _save_atomically(obj: object, path: Path) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(obj, temporary)
+    temporary.replace(path)
+
+
+def export(model: STCNet, ema: dict[str, torch.Tensor], output: Path) -> Path:
+    state = {k: v.contiguous() for k, v in ema.items()}
+    _save_atomically({"params_ema": state}, output / "model.pth")
+    target = output / "model.safetensors"
+    save_file(state, str(target), metadata={CONFIG_METADATA_KEY: json.dumps(model.config.to_dict())})
+    return target
+
+
+def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
+    """Runs (or resumes) a stage; returns the exported safetensors file."""
+    if stage not in STAGES:
+        raise STCError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    rank, world = _distributed()
+    model = _build(stage, config)
+    objective = StageObjective(stage, model, config)
+    runner = DistributedDataParallel(objective) if world > 1 else objective
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    averaged = {name for name, p in model.named_parameters() if p.requires_grad}
+    optimizer = torch.optim.Adam(trainable, lr=config.learning_rate, betas=(0.9, 0.99))
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    output = config.output
+    output.mkdir(parents=True, exist_ok=True)
+    checkpoint = output / f"{stage}-checkpoint.pt"
+    start = 0
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        ema, start = saved["ema"], saved["step"]
+
+    sampler = ClipSampler(load_clips(config.data, config.network.resolution, config.clip_length),
+                          config.clip_length, config.task, config.seed)
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=stage,
+               disable=not progress or rank != 0)
+    for step in bar:
+        clean, degraded = sampler.batch(step, rank, config.batch_size)
+        losses = runner(clean, degraded)
+        optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        optimizer.step()
+        with torch.no_grad():
+            for name, value in model.state_dict().items():
+                if name in averaged:
+                    ema[name].mul_(config.ema_decay).add_(value, alpha=1 - config.ema_decay)
+                else:  # frozen: kept bit for bit
+                    ema[name].copy_(value)
+        shown = {k: f"{v.item():.4f}" for k, v in losses.items() if v.ndim == 0}
+        if "codes" in losses:
+            perplexity, used = codebook_usage(losses["codes"][0], config.network.codebook_size)
+            shown.update(perplexity=f"{perplexity:.1f}", used=f"{used:.0%}")
+        bar.set_postfix(shown)
+        done = step + 1
+        if rank == 0 and (done % config.checkpoint_every == 0 or done == config.steps):
+            _save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema,
+                              "step": done}, checkpoint)
+    bar.close()
+    print(f"rank {rank} of {world}: parameters sha256 {parameters_digest(model)}", flush=True)
+    target = export(model, ema, output) if rank == 0 else output / "model.safetensors"
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return target
