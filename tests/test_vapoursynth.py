@@ -165,6 +165,25 @@ def test_output_keeps_format_length_rate_and_props(tiny_model, fmt):
     assert frame_bytes(frame) != frame_bytes(source.get_frame(3))
 
 
+@pytest.mark.parametrize("full_range", [False, True])
+def test_yuv_goes_to_rgb_and_back_with_its_own_matrix_and_range(full_range):
+    from vs_stc.vsfilter.node import from_rgb, to_rgb, yuv_matrix
+
+    sys.path.insert(0, str(TESTS))
+    from vs_test_clips import moving_rgb
+
+    core = vs.core
+    yuv = core.resize.Bicubic(moving_rgb(core, 32, 3), format=vs.YUV444P16, matrix_s="170m",
+                              range_s="full" if full_range else "limited")
+    matrix, assumed = yuv_matrix(yuv)
+    assert (matrix, assumed) == (6, False)
+    back = from_rgb(to_rgb(yuv, matrix), yuv, matrix)
+    for a, b in zip(back.frames(), yuv.frames()):
+        for p in range(3):
+            assert np.abs(np.asarray(a[p]).astype(int) - np.asarray(b[p]).astype(int)).max() <= 2
+        assert a.props["_Range"] == b.props["_Range"]
+
+
 def test_out_of_order_requests_from_many_threads_match_a_sequential_pass(tiny_model):
     sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving

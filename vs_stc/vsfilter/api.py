@@ -24,7 +24,7 @@ def _filter(func_name: str, clip: vs.VideoNode, model: str, **arguments) -> vs.V
     options = parse_options(func_name, clip=clip, model=model, **arguments)
     try:
         network = _network(options.model, options.device, options.precision)
-        return node.build(func_name, clip, network, options, model_label=options.model)
+        return node.build(clip, network, options)
     except (STCError, ValueError) as error:
         raise vs.Error(f"{func_name}: {error}") from error
 

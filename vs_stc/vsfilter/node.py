@@ -71,13 +71,11 @@ def from_rgb(rgb: vs.VideoNode, original: vs.VideoNode, matrix: int) -> vs.Video
     """Back to the original format, matrix and range."""
     if original.format.color_family == vs.RGB:
         return rgb
-    full = original.get_frame(0).props.get("_Range", 1) == 0
-    return core.resize.Bicubic(rgb, format=original.format.id, matrix=matrix, range=int(not full))
+    full = original.get_frame(0).props.get("_Range", vs.RANGE_LIMITED) == vs.RANGE_FULL
+    return core.resize.Bicubic(rgb, format=original.format.id, matrix=matrix, range_s="full" if full else "limited")
 
 
-def build(
-    func_name: str, clip: vs.VideoNode, network: STCNet, options: FilterOptions, model_label: str
-) -> vs.VideoNode:
+def build(clip: vs.VideoNode, network: STCNet, options: FilterOptions) -> vs.VideoNode:
     matrix, assumed = yuv_matrix(clip) if clip.format.color_family == vs.YUV else (0, False)
     rgb = to_rgb(clip, matrix)
     fmt = sample_format(rgb.format)
@@ -87,7 +85,7 @@ def build(
     reach = options.window - 1  # a frame's windows never read further than this from it
     clips = [rgb] + [shifted(rgb, d) for d in range(-reach, reach + 1)]
     props = {
-        "STCModel": model_label,
+        "STCModel": options.model,
         "STCPrecision": options.precision,
         "STCWindow": options.window,
         "STCOverlap": options.overlap,
