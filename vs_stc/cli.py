@@ -1,4 +1,5 @@
-"""The ``stc`` command: weights management and the demo. Thin: it parses, calls, and reports."""
+"""The ``stc`` command: batch renders, evaluation and test clips, training, weights, the VapourSynth
+plugin and the demo. Thin: it parses, calls, and reports."""
 
 from __future__ import annotations
 
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except STCError as error:
+    except (STCError, OSError) as error:  # OSError: missing or unreadable files, full disks
         print(f"stc: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .. import metrics
+from ..errors import STCError
 from ..engine.planning import plan
 from .video_io import read_video, write_video
 
@@ -26,7 +27,8 @@ Processor = Callable[[np.ndarray, int, int], np.ndarray]  # (clip, window, overl
 def clip_metrics(clip: np.ndarray, reference: np.ndarray | None, window: int, overlap: int) -> dict[str, float | None]:
     """Every metric; those that cannot apply (no reference, too short) are None."""
     if reference is not None and reference.shape != clip.shape:
-        raise ValueError(f"the reference is {reference.shape}, the clip {clip.shape}: they must match (T, H, W, 3)")
+        raise STCError(f"the reference is {reference.shape}, the clip {clip.shape} (T, H, W, 3): give a reference "
+                       "with the same length and frame size")
     boundaries = metrics.window_boundaries(plan(len(clip), window, overlap)) if window else []
     chw = torch.from_numpy(clip).permute(0, 3, 1, 2)
     seam = metrics.seam_score(chw, boundaries) if 0 < len(boundaries) < len(clip) - 1 else None
