@@ -25,6 +25,13 @@ _WRAPPER_KEYS = ("params_ema", "params")
 _LAYER_KEY = re.compile(r"^s_ft_layers\.(\d+)\.")
 
 
+def is_web_page(path: Path) -> bool:
+    """Whether a file starts like HTML/XML: an error, login or rate-limit page saved as weights."""
+    with path.open("rb") as f:
+        head = f.read(512).lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body"))
+
+
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | None]:
     """Returns the state dict in ``path`` and the config stored with it (safetensors only)."""
     if not path.is_file():
@@ -46,9 +53,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | 
 
 
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
-    with path.open("rb") as f:
-        head = f.read(64).lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<?xml")):
+    if is_web_page(path):
         raise CheckpointError(
             f"{path} is a web page saved under a checkpoint's name, not weights; delete it and download again"
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .checkpoints import is_web_page
 from .errors import DownloadError, STCError
 from .models import BFVR, DEFLICKER, STCConfig
 
@@ -186,9 +187,7 @@ def _fetch_resuming(url: str, partial: Path, *, progress: bool) -> None:
 
 
 def _check_not_html(path: Path, url: str) -> None:
-    with path.open("rb") as f:
-        head = f.read(512).lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+    if is_web_page(path):
         path.unlink()
         raise DownloadError(
             f"{url} returned a web page, not a checkpoint (a login, error or rate-limit page?); "
