@@ -98,3 +98,14 @@ def test_two_processes_under_torchrun_hold_identical_weights(tmp_path, data):
     assert result.returncode == 0, result.stderr[-3000:]
     digests = dict(re.findall(r"rank (\d) of 2: parameters sha256 (\w+)", result.stdout))
     assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]
+
+
+def test_portrait_clips_keep_the_held_out_identity_apart(tmp_path):
+    from vs_stc.evaluation.video_io import read_video
+    from vs_stc.training.portraits import write_dataset
+
+    paths = write_dataset(tmp_path, clips=1, frames=6, size=32)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in paths) == [
+        "heldout/hopper-00.mkv", "train/astronaut-00.mkv", "train/cameraman-00.mkv"]
+    clip = read_video(tmp_path / "train" / "astronaut-00.mkv")[0]
+    assert clip.shape == (6, 32, 32, 3) and not np.array_equal(clip[0], clip[-1])  # it moves

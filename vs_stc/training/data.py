@@ -62,7 +62,7 @@ def load_clips(sources: tuple[Path, ...], size: int, min_length: int) -> list[np
 class ClipSampler:
     clips: list[np.ndarray]
     clip_length: int
-    task: str
+    task: str | None  # None: no degradation (stage I trains on clean clips only)
     seed: int
 
     def batch(self, step: int, rank: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +77,8 @@ class ClipSampler:
                 window = window[:, :, ::-1]
             window = np.ascontiguousarray(window)
             clean.append(window)
-            degraded.append(degrade(window, DEGRADATION[self.task], seed=int(rng.integers(2**31))))
+            degraded.append(window if self.task is None else
+                            degrade(window, DEGRADATION[self.task], seed=int(rng.integers(2**31))))
         return _tensor(clean), _tensor(degraded)
 
 

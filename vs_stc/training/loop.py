@@ -116,7 +116,7 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
         ema, start = saved["ema"], saved["step"]
 
     sampler = ClipSampler(load_clips(config.data, config.network.resolution, config.clip_length),
-                          config.clip_length, config.task, config.seed)
+                          config.clip_length, config.task if stage == "stage2" else None, config.seed)
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=stage,
                disable=not progress or rank != 0)
     for step in bar:

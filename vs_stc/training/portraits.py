@@ -1,0 +1,93 @@
+"""Offline training and evaluation clips from public-domain portraits, animated with smooth
+synthetic motion (drifting zoom, pan and tilt, slow brightness change).
+
+Sources, all shipped inside packages (nothing is downloaded):
+- scikit-image ``data.astronaut()``: Eileen Collins, NASA photograph, public domain (training);
+- scikit-image ``data.camera()``: "cameraman", CC0 (training; greyscale);
+- matplotlib ``sample_data/grace_hopper.jpg``: US Navy photograph, public domain (held out for
+  evaluation: never used for training).
+
+    python -m vs_stc.training.portraits OUTPUT_FOLDER [--clips 8] [--frames 48] [--size 128]
+
+writes OUTPUT_FOLDER/train/*.mkv and OUTPUT_FOLDER/heldout/*.mkv (lossless FFV1).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..evaluation.video_io import write_video
+
+
+# Square face regions (x, y, side) in each source image, so clips are face crops.
+FACE_BOXES = {"astronaut": (130, 10, 220), "cameraman": (160, 60, 150), "hopper": (140, 110, 260)}
+
+
+def portraits() -> dict[str, tuple[np.ndarray, bool]]:
+    """name -> (RGB uint8 face crop, held out)."""
+    import matplotlib.cbook
+    from skimage import data
+
+    hopper = cv2.cvtColor(cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))),
+                          cv2.COLOR_BGR2RGB)
+    images = {
+        "astronaut": (data.astronaut(), False),
+        "cameraman": (np.repeat(data.camera()[..., None], 3, axis=2), False),
+        "hopper": (hopper, True),
+    }
+    return {name: (_crop(image, FACE_BOXES[name]), held_out) for name, (image, held_out) in images.items()}
+
+
+def _crop(image: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
+    x, y, side = box
+    return np.ascontiguousarray(image[y:y + side, x:x + side])
+
+
+def animate(image: np.ndarray, frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A clip of ``frames`` square frames following a smooth random camera path over ``image``."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    steps = np.linspace(0, 1, frames)
+    start, end = rng.uniform(-1, 1, (2, 5))
+    path = start + (end - start) * (3 * steps**2 - 2 * steps**3)[:, None]  # smooth start and stop
+    clip = []
+    for dx, dy, zoom, angle, gain in path:
+        scale = size / side * (1.0 + 0.08 * (zoom + 1))
+        matrix = cv2.getRotationMatrix2D((w / 2 + 0.05 * side * dx, h / 2 + 0.05 * side * dy), 4 * angle, scale)
+        matrix[:, 2] += (size / 2 - w / 2, size / 2 - h / 2)
+        frame = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
+        clip.append(np.clip(frame * (1 + 0.05 * gain), 0, 255).astype(np.uint8))
+    return np.stack(clip)
+
+
+def write_dataset(output: Path, clips: int = 8, frames: int = 48, size: int = 128, seed: int = 0) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    written = []
+    for name, (image, held_out) in portraits().items():
+        folder = output / ("heldout" if held_out else "train")
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(clips):
+            path = folder / f"{name}-{index:02d}.mkv"
+            write_video(animate(image, frames, size, rng), path)
+            written.append(path)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write animated public-domain portrait clips.")
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--clips", type=int, default=8, help="clips per portrait")
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    paths = write_dataset(args.output, args.clips, args.frames, args.size, args.seed)
+    print(f"wrote {len(paths)} clips under {args.output}")
+
+
+if __name__ == "__main__":
+    main()
