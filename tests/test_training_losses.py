@@ -48,3 +48,13 @@ def test_stage_one_quantization_is_straight_through_and_uses_both_codebooks():
     assert torch.allclose(z.grad[0, 0], torch.ones_like(z.grad[0, 0]), atol=0.5)  # identity from the latent term
     assert quantizer.embedding_s.weight.grad.abs().sum(1).gt(0).all()
     assert quantizer.embedding_t.weight.grad.abs().sum(1).gt(0).all()
+
+
+def test_codebooks_start_on_the_data():
+    from vs_stc.training.quantization import initialise_codebooks
+
+    quantizer = SpatialTemporalQuantizer(TINY.with_changes(temporal_residual="frames"))
+    z = torch.randn(1, TINY.latent_channels, 4, 8, 8) * 5 + 3
+    initialise_codebooks(quantizer, z, torch.Generator().manual_seed(0))
+    used = quantize(quantizer, z).spatial_indices.unique().numel()
+    assert used > TINY.codebook_size // 2  # most codewords are some latent's nearest

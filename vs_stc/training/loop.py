@@ -23,6 +23,7 @@ from ..errors import STCError
 from ..models import STCNet
 from .config import TrainConfig
 from .data import ClipSampler, load_clips
+from .quantization import initialise_codebooks
 from .stages import stage1_losses, stage1_trainable, stage2_losses, stage2_trainable
 
 STAGES = ("stage1", "stage2")
@@ -79,6 +80,16 @@ def _build(stage: str, config: TrainConfig) -> STCNet:
     return model.train()
 
 
+def _initialise_codebooks(model: STCNet, sampler: ClipSampler, config: TrainConfig, world: int) -> None:
+    """Data-dependent codebook start (rank 0 draws it, the others receive it)."""
+    clean, _ = sampler.batch(0, 0, config.batch_size)  # the first batch: the same whatever the run length
+    with torch.no_grad():
+        initialise_codebooks(model.quantize, model.encoder(clean), torch.Generator().manual_seed(config.seed))
+    if world > 1:
+        for book in (model.quantize.embedding_s.weight, model.quantize.embedding_t.weight):
+            dist.broadcast(book.data, src=0)
+
+
 def _save_atomically(obj: object, path: Path) -> None:
     temporary = path.with_name(path.name + ".tmp")
     torch.save(obj, temporary)
@@ -117,6 +128,8 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
 
     sampler = ClipSampler(load_clips(config.data, config.network.resolution, config.clip_length),
                           config.clip_length, config.task if stage == "stage2" else None, config.seed)
+    if stage == "stage1" and start == 0:
+        _initialise_codebooks(model, sampler, config, world)
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=stage,
                disable=not progress or rank != 0)
     for step in bar:

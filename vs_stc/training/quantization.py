@@ -25,6 +25,17 @@ def _rows(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 2, 3, 4, 1).reshape(-1, x.shape[1])
 
 
+@torch.no_grad()
+def initialise_codebooks(quantizer: SpatialTemporalQuantizer, z: torch.Tensor, generator: torch.Generator) -> None:
+    """Sets both codebooks to latent vectors drawn from a batch (the spatial one from the latent,
+    the temporal one from its temporal latent), so training starts with every codeword near real
+    data instead of most of them unreachable."""
+    for source, book in ((z, quantizer.embedding_s.weight), (quantizer.temporal_latent(z), quantizer.embedding_t.weight)):
+        rows = _rows(source)
+        picks = torch.randint(len(rows), (book.shape[0],), generator=generator)
+        book.copy_(rows[picks] + 1e-3 * torch.randn(book.shape, generator=generator))
+
+
 def quantize(quantizer: SpatialTemporalQuantizer, z: torch.Tensor, beta: float = 0.25) -> Quantized:
     b, c, t, h, w = z.shape
     codebooks = (quantizer.embedding_s.weight, quantizer.embedding_t.weight)
