@@ -53,7 +53,3 @@ class WindowCache:
 
     def _bytes(self) -> int:
         return sum(v.numel() * v.element_size() for v in self._done.values())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._done.clear()

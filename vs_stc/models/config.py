@@ -50,10 +50,6 @@ class STCConfig:
     def latent_size(self) -> int:
         return self.resolution // self.spatial_factor
 
-    @property
-    def top_channels(self) -> int:
-        return self.base_channels * self.channel_multipliers[-1]
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
