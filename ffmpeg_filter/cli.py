@@ -95,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     stop = install_stop_request()
     try:
         # The unbuffered stdin, so a stop request is seen while waiting for input.
+        restore = restorer_from(ModelOptions.from_args(args))  # bad arguments fail before any input is read
         container_format, reader = open_input(sys.stdin.buffer.raw, args.format, stop.is_set)
-        restore = restorer_from(ModelOptions.from_args(args))
         source = av.open(reader, mode="r", format=container_format, options=options)
     except InputFormatError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return 2
-    except (av.FFmpegError, STCError) as error:
+    except STCError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 2
+    except av.FFmpegError as error:
         print(f"{PROGRAM}: cannot read the input: {error}", file=sys.stderr)
         return 2
 

@@ -51,7 +51,10 @@ def restorer_from(options: ModelOptions):
         raise STCError("--faces auto (detect, align and paste back faces) is not available yet; give square face crops")
     if options.task == "deflicker" and options.mode not in DEFLICKER_MODES:
         raise STCError(f"--mode must be one of {', '.join(DEFLICKER_MODES)}")
-    engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True)  # checks window/overlap
+    try:
+        engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True)
+    except ValueError as error:
+        raise STCError(f"--window/--overlap: {error}") from None
     network = load_model(options.checkpoint, device=options.device, dtype=options.precision)
 
     def restore(frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[torch.Tensor]:

@@ -183,3 +183,10 @@ def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
     written = int(stderr.decode().split("wrote the ")[1].split()[0])
     _, video_out, _ = streams(out.read_bytes())
     assert 0 < written == len(video_out)
+
+
+def test_bad_model_arguments_fail_before_reading_input(model_args):
+    result = run_filter(["restore", *model_args, "--window", "7"], b"")
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == (
+        "stc-ffmpeg: --window/--overlap: window must be an even number of frames >= 2, not 7")
