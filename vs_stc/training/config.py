@@ -9,7 +9,7 @@ Example::
     batch_size = 2
     clip_length = 8              # frames per training window (even)
     learning_rate = 2e-4
-    stage1_checkpoint = "runs/tiny-bfvr-stage1/model.safetensors"   # stage II only
+    stage1_checkpoint = "runs/tiny-bfvr/stage1-model.safetensors"   # stage II only
 
     [network]                    # any STCConfig field; sizes for a small model
     base_channels = 16

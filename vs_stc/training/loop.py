@@ -1,6 +1,7 @@
 """The training loop shared by both stages: PyTorch DDP when launched by torchrun, EMA weights,
 periodic atomic checkpoints, resume after interruption, and a final export in the layout the
-loader reads ({"params_ema": ...} .pth, and safetensors carrying the config)."""
+loader reads ({"params_ema": ...} .pth, and safetensors carrying the config), named after the
+stage so both stages can share one output folder."""
 
 from __future__ import annotations
 
@@ -96,10 +97,11 @@ def _save_atomically(obj: object, path: Path) -> None:
     temporary.replace(path)
 
 
-def export(model: STCNet, ema: dict[str, torch.Tensor], output: Path) -> Path:
+def export(model: STCNet, ema: dict[str, torch.Tensor], output: Path, stage: str) -> Path:
+    """Writes ``{stage}-model.pth`` ({"params_ema": ...}) and ``{stage}-model.safetensors``."""
     state = {k: v.contiguous() for k, v in ema.items()}
-    _save_atomically({"params_ema": state}, output / "model.pth")
-    target = output / "model.safetensors"
+    _save_atomically({"params_ema": state}, output / f"{stage}-model.pth")
+    target = output / f"{stage}-model.safetensors"
     save_file(state, str(target), metadata={CONFIG_METADATA_KEY: json.dumps(model.config.to_dict())})
     return target
 
@@ -155,7 +157,7 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
                               "step": done}, checkpoint)
     bar.close()
     print(f"rank {rank} of {world}: parameters sha256 {parameters_digest(model)}", flush=True)
-    target = export(model, ema, output) if rank == 0 else output / "model.safetensors"
+    target = export(model, ema, output, stage) if rank == 0 else output / f"{stage}-model.safetensors"
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
