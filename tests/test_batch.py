@@ -71,8 +71,10 @@ def test_folder_of_clips_keeps_audio_metadata_and_frame_count(tmp_path, model_ar
 
 def test_one_file_to_a_named_output_with_a_glob(tmp_path, model_args):
     make_clip(tmp_path / "take.mp4")
-    result = stc("restore", str(tmp_path / "ta*.mp4"), "-o", str(tmp_path / "fixed.mkv"), *model_args)
+    result = stc("restore", str(tmp_path / "ta*.mp4"), "-o", str(tmp_path / "fixed.mkv"),
+                 "--compare", str(tmp_path / "look.png"), "--compare-frame", "500", *model_args)
     assert result.returncode == 0, result.stderr
+    assert f"no --compare still: frame 500 is past the last frame ({FRAMES - 1})" in result.stdout
     with av.open(str(tmp_path / "fixed.mkv")) as container:
         assert sum(1 for _ in container.decode(video=0)) == FRAMES
 

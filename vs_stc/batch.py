@@ -42,6 +42,7 @@ class Result:
     frames: int = 0
     seconds: float = 0.0
     error: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Comparison:
     path: Path
     frame: int | None  # None: the middle of the clip (or the first when the length is unknown)
     chosen: int = field(default=0, init=False)
+    written: bool = field(default=False, init=False)
 
     def start(self, total: int | None) -> None:
         self.chosen = self.frame if self.frame is not None else (total // 2 if total else 0)
@@ -132,6 +134,7 @@ class Comparison:
             before = source.to_ndarray(format="rgb24")
             after = restored.to_ndarray(format="rgb24")
             write_png(side_by_side(before, after), self.path)
+            self.written = True
 
 
 def render(
@@ -160,12 +163,9 @@ def render(
             if comparison:
                 comparison.start(total)
             encoding = encoder.for_input(video)
-            done = 0
 
             def follow(count: int, before: av.VideoFrame, after: av.VideoFrame) -> None:
-                nonlocal done
-                on_frames(count - done)
-                done = count
+                on_frames(1)
                 if comparison:
                     comparison(count, before, after)
 
@@ -175,6 +175,8 @@ def render(
         if outcome.input_error:
             raise STCError(f"the input is damaged after frame {outcome.frames_in} ({outcome.input_error})")
         os.replace(partial, job.target)
+        if comparison and not comparison.written:
+            result.note = f"no --compare still: frame {comparison.chosen} is past the last frame ({result.frames - 1})"
     except OSError as error:
         result.error = "the disk is full" if error.errno == 28 else f"{error.strerror or error}"
     except (av.FFmpegError, NoVideoError, STCError) as error:
@@ -227,7 +229,8 @@ def summary(results: list[Result]) -> str:
             lines.append(f"FAILED  {r.source}: {r.error}")
         else:
             fps = r.frames / r.seconds if r.seconds else 0.0
-            lines.append(f"ok      {r.source} -> {r.target}  ({r.frames} frames, {r.seconds:.1f} s, {fps:.2f} fps)")
+            lines.append(f"ok      {r.source} -> {r.target}  ({r.frames} frames, {r.seconds:.1f} s, {fps:.2f} fps)"
+                         + (f"; {r.note}" if r.note else ""))
     done = [r for r in results if not r.error]
     frames = sum(r.frames for r in done)
     seconds = sum(r.seconds for r in done)
