@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import av
-import torch
 
-from vs_stc.engine import Frame, SampleFormat
+from vs_stc.engine import Frame
 
 from .frames import from_tensor, sample_format, to_planes, working_format
-
-Restore = Callable[[Iterable[Frame], SampleFormat], Iterator[torch.Tensor]]
+from .restoring import StreamRestorer
 COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
 
 
@@ -47,7 +45,7 @@ class Outcome:
 def transcode(
     source: av.container.InputContainer,
     sink: av.container.OutputContainer,
-    restore: Restore,
+    restore: StreamRestorer,
     encoding: VideoEncoding,
     on_frame: Callable[[int, av.VideoFrame, av.VideoFrame], None] = lambda n, source, restored: None,
     should_stop: Callable[[], bool] = lambda: False,
@@ -58,6 +56,7 @@ def transcode(
     if not source.streams.video:
         raise NoVideoError("the input has no video stream")
     video_in = source.streams.video[0]
+    restore.check(video_in.codec_context.height, video_in.codec_context.width)  # before anything is written
     video_in.thread_type = "AUTO"
     pix_fmt = encoding.pix_fmt or video_in.codec_context.format.name
     video_out = sink.add_stream(encoding.codec, rate=video_in.average_rate or video_in.guessed_rate or 25,

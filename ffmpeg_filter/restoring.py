@@ -9,6 +9,7 @@ from typing import Iterable, Iterator
 import torch
 
 from vs_stc.engine import EngineOptions, Frame, SampleFormat, WindowRunner, stream
+from vs_stc.engine.resizing import check_size
 from vs_stc.errors import STCError
 from vs_stc.loading import PRECISIONS, load_model
 from vs_stc.weights import DEFLICKER_MODES, default_checkpoint
@@ -45,8 +46,22 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                        help="aligned: the frames are square face crops (resized to the model's size and back)")
 
 
-def restorer_from(options: ModelOptions):
-    """Loads the model and returns ``restore(frames, sample_format) -> restored frames`` (streaming)."""
+class StreamRestorer:
+    """A loaded model with engine options: checks a stream's frame size up front, then restores
+    its frames as they come (``restorer(frames, sample_format)`` -> restored frames, in order)."""
+
+    def __init__(self, network, engine: EngineOptions) -> None:
+        self.network, self.engine = network, engine
+
+    def check(self, height: int, width: int) -> None:
+        check_size(height, width, self.network.config.resolution, self.engine.resize)
+
+    def __call__(self, frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[torch.Tensor]:
+        return stream(WindowRunner(self.network, fmt, self.engine), frames)
+
+
+def restorer_from(options: ModelOptions) -> StreamRestorer:
+    """Checks the options and loads the model."""
     if options.faces == "auto":
         raise STCError("--faces auto (detect, align and paste back faces) is not available yet; give square face crops")
     if options.task == "deflicker" and options.mode not in DEFLICKER_MODES:
@@ -55,9 +70,4 @@ def restorer_from(options: ModelOptions):
         engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True)
     except ValueError as error:
         raise STCError(f"--window/--overlap: {error}") from None
-    network = load_model(options.checkpoint, device=options.device, dtype=options.precision)
-
-    def restore(frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[torch.Tensor]:
-        return stream(WindowRunner(network, fmt, engine), frames)
-
-    return restore
+    return StreamRestorer(load_model(options.checkpoint, device=options.device, dtype=options.precision), engine)

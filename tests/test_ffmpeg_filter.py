@@ -190,3 +190,11 @@ def test_bad_model_arguments_fail_before_reading_input(model_args):
     assert result.returncode == 2
     assert result.stderr.decode().strip() == (
         "stc-ffmpeg: --window/--overlap: window must be an even number of frames >= 2, not 7")
+
+
+def test_non_square_video_is_refused_before_anything_is_written(model_args):
+    wide = ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=0.4", "-f", "nut", "-",
+                  capture_output=True).stdout
+    result = run_filter(["restore", *model_args], wide)
+    assert result.returncode == 2 and result.stdout == b""
+    assert b"frames are 96x64, but the model works on square aligned face crops" in result.stderr
