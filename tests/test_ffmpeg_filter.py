@@ -176,7 +176,9 @@ def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
                                   stdout=sink, stderr=subprocess.PIPE)
         middle.stdin.write(talk_nut.read_bytes())
         middle.stdin.flush()  # stdin stays open: the filter waits for more input
-        time.sleep(4)
+        deadline = time.monotonic() + 120
+        while out.stat().st_size == 0 and time.monotonic() < deadline:  # wait until frames come out
+            time.sleep(0.1)
         middle.send_signal(signal.SIGINT)
         _, stderr = middle.communicate(timeout=300)
     assert middle.returncode == 130, stderr.decode()
