@@ -68,15 +68,16 @@ def test_stage_one_then_stage_two_export_loadable_models(tmp_path, data):
 
 
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, data):
-    config_path = write_config(tmp_path, data, steps=4)
+    # Codeword restarts every 3 steps, so the resumed run must also carry the usage statistics.
+    config_path = write_config(tmp_path, data, steps=4, extra="restart_every = 3\n")
     straight = train("stage1", TrainConfig.load(config_path), progress=False)
     reference = vs_stc.load_model(straight).state_dict()
 
     resumed_dir = tmp_path / "again"
     resumed_dir.mkdir()
-    half = TrainConfig.load(write_config(resumed_dir, data, steps=2))
+    half = TrainConfig.load(write_config(resumed_dir, data, steps=2, extra="restart_every = 3\n"))
     train("stage1", half, progress=False)
-    whole = TrainConfig.load(write_config(resumed_dir, data, steps=4))
+    whole = TrainConfig.load(write_config(resumed_dir, data, steps=4, extra="restart_every = 3\n"))
     resumed = vs_stc.load_model(train("stage1", whole, progress=False)).state_dict()
     worst = max((resumed[k] - reference[k]).abs().max().item() for k in reference)
     assert worst < 1e-6, worst

@@ -58,3 +58,16 @@ def test_codebooks_start_on_the_data():
     initialise_codebooks(quantizer, z, torch.Generator().manual_seed(0))
     used = quantize(quantizer, z).spatial_indices.unique().numel()
     assert used > TINY.codebook_size // 2  # most codewords are some latent's nearest
+
+
+def test_unused_codewords_move_onto_the_data():
+    from vs_stc.training.quantization import restart_unused_codes
+
+    quantizer = SpatialTemporalQuantizer(TINY.with_changes(temporal_residual="frames"))
+    z = torch.randn(1, TINY.latent_channels, 4, 8, 8) * 5 + 40  # far from every initial codeword
+    before = quantize(quantizer, z).spatial_indices.unique().numel()
+    usage = torch.zeros(TINY.codebook_size)
+    usage[0] = 1.0  # only codeword 0 was used lately
+    moved = restart_unused_codes(quantizer, z, (usage, usage), torch.Generator().manual_seed(0))
+    assert moved == 2 * (TINY.codebook_size - 1)
+    assert quantize(quantizer, z).spatial_indices.unique().numel() > max(before, TINY.codebook_size // 2)

@@ -58,6 +58,7 @@ class TrainConfig:
     perceptual_weight: float = 0.0  # needs a pretrained backbone: not available offline
     adversarial_weight: float = 0.0  # needs frozen DINOv2 features: not available offline
     stage1_checkpoint: Path | None = None
+    restart_every: int = 200  # stage I: move codewords unused over ~this many steps onto data (0: never)
 
     @property
     def cross_entropy_weight(self) -> float:

@@ -24,7 +24,7 @@ from ..errors import STCError
 from ..models import STCNet
 from .config import TrainConfig
 from .data import ClipSampler, load_clips
-from .quantization import initialise_codebooks
+from .quantization import initialise_codebooks, restart_unused_codes
 from .stages import stage1_losses, stage1_trainable, stage2_losses, stage2_trainable
 
 STAGES = ("stage1", "stage2")
@@ -91,6 +91,24 @@ def _initialise_codebooks(model: STCNet, sampler: ClipSampler, config: TrainConf
             dist.broadcast(book.data, src=0)
 
 
+def _track_usage(usage: torch.Tensor | None, codes: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """Exponential average of each codeword's share of the batch's codes, over ~restart_every steps."""
+    size = config.network.codebook_size
+    current = torch.stack([torch.bincount(c.flatten(), minlength=size).float() / c.numel() for c in codes])
+    if usage is None:
+        return current
+    return usage.lerp_(current, 2.0 / (config.restart_every + 1))
+
+
+def _restart_unused(model: STCNet, clean: torch.Tensor, usage: torch.Tensor, step: int, world: int) -> None:
+    with torch.no_grad():
+        restart_unused_codes(model.quantize, model.encoder(clean), (usage[0], usage[1]),
+                             torch.Generator().manual_seed(step))
+    if world > 1:  # rank 0's batch decides, so every rank holds the same codebooks
+        for book in (model.quantize.embedding_s.weight, model.quantize.embedding_t.weight):
+            dist.broadcast(book.data, src=0)
+
+
 def _save_atomically(obj: object, path: Path) -> None:
     temporary = path.with_name(path.name + ".tmp")
     torch.save(obj, temporary)
@@ -122,11 +140,12 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
     output.mkdir(parents=True, exist_ok=True)
     checkpoint = output / f"{stage}-checkpoint.pt"
     start = 0
+    usage: torch.Tensor | None = None  # recent usage shares of both codebooks (stage I)
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
-        ema, start = saved["ema"], saved["step"]
+        ema, start, usage = saved["ema"], saved["step"], saved.get("usage")
 
     sampler = ClipSampler(load_clips(config.data, config.network.resolution, config.clip_length),
                           config.clip_length, config.task if stage == "stage2" else None, config.seed)
@@ -150,11 +169,15 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
         if "codes" in losses:
             perplexity, used = codebook_usage(losses["codes"][0], config.network.codebook_size)
             shown.update(perplexity=f"{perplexity:.1f}", used=f"{used:.0%}")
+            if config.restart_every:
+                usage = _track_usage(usage, losses["codes"], config)
+                if (step + 1) % config.restart_every == 0:
+                    _restart_unused(model, clean, usage, step, world)
         bar.set_postfix(shown)
         done = step + 1
         if rank == 0 and (done % config.checkpoint_every == 0 or done == config.steps):
             _save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema,
-                              "step": done}, checkpoint)
+                              "step": done, "usage": usage}, checkpoint)
     bar.close()
     print(f"rank {rank} of {world}: parameters sha256 {parameters_digest(model)}", flush=True)
     target = export(model, ema, output, stage) if rank == 0 else output / f"{stage}-model.safetensors"

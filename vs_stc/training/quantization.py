@@ -26,6 +26,25 @@ def _rows(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def restart_unused_codes(
+    quantizer: SpatialTemporalQuantizer, z: torch.Tensor, usage: tuple[torch.Tensor, torch.Tensor],
+    generator: torch.Generator, threshold: float = 1e-3,
+) -> int:
+    """Moves codewords whose recent usage share is below ``threshold`` onto latent vectors of
+    ``z`` (the usual cure for codebook collapse, beside the marginal prior). ``usage``: the spatial
+    and temporal codebooks' usage shares. Returns how many codewords moved."""
+    moved = 0
+    for source, book, share in ((z, quantizer.embedding_s.weight, usage[0]),
+                                (quantizer.temporal_latent(z), quantizer.embedding_t.weight, usage[1])):
+        dead = (share < threshold).nonzero().flatten()
+        if len(dead):
+            rows = _rows(source)
+            book[dead] = rows[torch.randint(len(rows), (len(dead),), generator=generator)]
+            moved += len(dead)
+    return moved
+
+
+@torch.no_grad()
 def initialise_codebooks(quantizer: SpatialTemporalQuantizer, z: torch.Tensor, generator: torch.Generator) -> None:
     """Sets both codebooks to latent vectors drawn from a batch (the spatial one from the latent,
     the temporal one from its temporal latent), so training starts with every codeword near real
