@@ -114,13 +114,15 @@ def plot(curves: dict[str, dict[str, np.ndarray]], path: Path) -> None:
 
 def model_processor(network) -> Processor:
     """Runs a loaded network over a whole clip through the streaming engine."""
-    from ..engine import EngineOptions, SampleFormat, WindowRunner, stream, tensor_to_planes
+    from ffmpeg_filter.restoring import StreamRestorer
+
+    from ..engine import EngineOptions, SampleFormat, tensor_to_planes
 
     fmt = SampleFormat.of(np.uint8)
 
     def process(clip: np.ndarray, window: int, overlap: int) -> np.ndarray:
-        runner = WindowRunner(network, fmt, EngineOptions(window=window, overlap=overlap, resize=True))
+        restore = StreamRestorer(network, EngineOptions(window=window, overlap=overlap, resize=True))
         frames = ([frame[..., c] for c in range(3)] for frame in clip)
-        return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in stream(runner, frames)])
+        return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restore(frames, fmt)])
 
     return process
