@@ -107,6 +107,7 @@ def test_portrait_clips_keep_the_held_out_identity_apart(tmp_path):
 
     paths = write_dataset(tmp_path, clips=1, frames=6, size=32)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in paths) == [
-        "heldout/hopper-00.mkv", "train/astronaut-00.mkv", "train/cameraman-00.mkv"]
+        "heldout/hopper-00.mkv", "train/astronaut-00.mkv", "train/cameraman-00.mkv", "train/chelsea-00.mkv",
+        "train/coffee-00.mkv", "train/rocket-00.mkv"]
     clip = read_video(tmp_path / "train" / "astronaut-00.mkv")[0]
     assert clip.shape == (6, 32, 32, 3) and not np.array_equal(clip[0], clip[-1])  # it moves

@@ -71,3 +71,17 @@ def test_unused_codewords_move_onto_the_data():
     moved = restart_unused_codes(quantizer, z, (usage, usage), torch.Generator().manual_seed(0))
     assert moved == 2 * (TINY.codebook_size - 1)
     assert quantize(quantizer, z).spatial_indices.unique().numel() > max(before, TINY.codebook_size // 2)
+
+
+def test_the_temporal_codeword_completes_the_spatial_one_and_trains_the_temporal_latent():
+    torch.manual_seed(2)
+    quantizer = SpatialTemporalQuantizer(TINY.with_changes(temporal_residual="frames"))
+    z = torch.randn(1, TINY.latent_channels, 4, 8, 8)
+    from vs_stc.training.quantization import initialise_codebooks
+
+    initialise_codebooks(quantizer, z, torch.Generator().manual_seed(0))
+    result = quantize(quantizer, z)
+    spatial_only = quantizer.embedding_s.weight[result.spatial_indices].permute(0, 4, 1, 2, 3)
+    assert (result.latent - z).pow(2).mean() < 0.8 * (spatial_only - z).pow(2).mean()
+    result.temporal_loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in quantizer.SA.parameters())

@@ -1,4 +1,5 @@
-"""Stage-I losses: reconstruction, the codebook/commitment loss and the marginal-prior regulariser.
+"""Stage-I losses: reconstruction and the marginal-prior regulariser (the codebook terms live with
+the quantization, in quantization.py).
 
 The marginal prior keeps every codeword in use. For each latent vector, its squared distances to
 all codewords become similarities (their inverses), normalised into a distribution over the
@@ -32,12 +33,6 @@ def marginal_prior_kl(distances: torch.Tensor) -> torch.Tensor:
     assignment = similarity / similarity.sum(1, keepdim=True)
     usage = assignment.mean(0)
     return (usage * (usage.clamp_min(1e-12).log() + math.log(usage.numel()))).sum()
-
-
-def codebook_loss(latent: torch.Tensor, quantized: torch.Tensor, beta: float = 0.25) -> torch.Tensor:
-    """VQ-VAE's codebook term (moves codewords to the encoder output) plus beta times the
-    commitment term (keeps the encoder near its codewords)."""
-    return F.mse_loss(quantized, latent.detach()) + beta * F.mse_loss(latent, quantized.detach())
 
 
 def reconstruction_loss(restored: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,10 @@ Sources, all shipped inside packages (nothing is downloaded):
 - scikit-image ``data.astronaut()``: Eileen Collins, NASA photograph, public domain (training);
 - scikit-image ``data.camera()``: "cameraman", CC0 (training; greyscale);
 - matplotlib ``sample_data/grace_hopper.jpg``: US Navy photograph, public domain (held out for
-  evaluation: never used for training).
+  evaluation: never used for training);
+- scikit-image ``data.coffee()`` (Rachel Michetti, CC0), ``data.chelsea()`` (Stefan van der Walt,
+  CC0) and ``data.rocket()`` (SpaceX, CC0): not faces, but colour, skin-like and fine textures that
+  two portraits alone cannot teach a codebook (training).
 
     python -m vs_stc.training.portraits OUTPUT_FOLDER [--clips 8] [--frames 48] [--size 128]
 
@@ -23,12 +26,14 @@ import numpy as np
 from ..evaluation.video_io import write_video
 
 
-# Square face regions (x, y, side) in each source image, so clips are face crops.
-FACE_BOXES = {"astronaut": (130, 10, 220), "cameraman": (160, 60, 150), "hopper": (140, 110, 260)}
+# Square regions (x, y, side) in each source image: face crops for the portraits, the central
+# square for the texture scenes.
+BOXES = {"astronaut": (130, 10, 220), "cameraman": (160, 60, 150), "hopper": (140, 110, 260),
+         "coffee": (100, 0, 400), "chelsea": (75, 0, 300), "rocket": (106, 0, 427)}
 
 
 def portraits() -> dict[str, tuple[np.ndarray, bool]]:
-    """name -> (RGB uint8 face crop, held out)."""
+    """name -> (RGB uint8 square crop, held out)."""
     import matplotlib.cbook
     from skimage import data
 
@@ -38,8 +43,11 @@ def portraits() -> dict[str, tuple[np.ndarray, bool]]:
         "astronaut": (data.astronaut(), False),
         "cameraman": (np.repeat(data.camera()[..., None], 3, axis=2), False),
         "hopper": (hopper, True),
+        "coffee": (data.coffee(), False),
+        "chelsea": (data.chelsea(), False),
+        "rocket": (data.rocket(), False),
     }
-    return {name: (_crop(image, FACE_BOXES[name]), held_out) for name, (image, held_out) in images.items()}
+    return {name: (_crop(image, BOXES[name]), held_out) for name, (image, held_out) in images.items()}
 
 
 def _crop(image: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:

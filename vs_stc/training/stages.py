@@ -29,6 +29,7 @@ def stage1_losses(model: STCNet, clean: torch.Tensor, degraded: torch.Tensor, co
     losses = {
         "l1": reconstruction_loss(restored, clean),
         "codebook": q.codebook_loss,
+        "temporal": q.temporal_loss,
         "prior": config.prior_weight * q.prior_kl,
     }
     losses["total"] = sum(losses.values())
