@@ -25,10 +25,12 @@ class ModelOptions:
     overlap: int = 8
     precision: str = "fp32"
     faces: str = "aligned"
+    keep_detail: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ModelOptions":
-        return cls(args.task, args.mode, args.model, args.device, args.window, args.overlap, args.precision, args.faces)
+        return cls(args.task, args.mode, args.model, args.device, args.window, args.overlap, args.precision, args.faces,
+                   args.keep_detail)
 
     @property
     def checkpoint(self) -> str:
@@ -44,6 +46,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--precision", choices=list(PRECISIONS), default="fp32", help="default: fp32")
     group.add_argument("--faces", choices=["aligned", "auto"], default="aligned",
                        help="aligned: the frames are square face crops (resized to the model's size and back)")
+    group.add_argument("--keep-detail", action="store_true",
+                       help="keep the input's detail, take only brightness from the model (for deflicker)")
 
 
 class StreamRestorer:
@@ -67,7 +71,8 @@ def restorer_from(options: ModelOptions) -> StreamRestorer:
     if options.task == "deflicker" and options.mode not in DEFLICKER_MODES:
         raise STCError(f"--mode must be one of {', '.join(DEFLICKER_MODES)}")
     try:
-        engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True)
+        engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True,
+                               keep_detail=options.keep_detail)
     except ValueError as error:
         raise STCError(f"--window/--overlap: {error}") from None
     return StreamRestorer(load_model(options.checkpoint, device=options.device, dtype=options.precision), engine)

@@ -177,3 +177,31 @@ def test_frame_size_changing_mid_window_is_an_error(network):
     frames = make_clip(3) + make_clip(3, size=SIZE // 2)
     with pytest.raises(ValueError, match="frame size must not change"):
         list(stream(runner, frames))
+
+
+def test_keep_detail_takes_brightness_from_the_model_and_detail_from_the_input():
+    from vs_stc.engine.detail import keep_input_detail
+
+    generator = torch.Generator().manual_seed(0)
+    original = 0.2 + 0.5 * torch.rand((3, 96, 96), generator=generator)
+    blurred = torch.nn.functional.avg_pool2d(original[None], 9, stride=1, padding=4, count_include_pad=False)[0]
+    assert torch.allclose(keep_input_detail(blurred, original, 32), original, atol=0.03)  # same brightness: unchanged
+    darker = keep_input_detail(blurred * 0.5, original, 32)
+    assert torch.allclose(darker, original * 0.5, atol=0.02)  # every pixel's detail kept, at half the brightness
+    assert torch.isclose(darker.std(), 0.5 * original.std(), rtol=0.1)
+
+
+def test_keep_detail_streams_like_random_access_and_keeps_every_frame(network):
+    clip = make_clip(15, size=2 * SIZE)
+    options = EngineOptions(window=6, overlap=2, cache_windows=64, resize=True, keep_detail=True)
+    runner = WindowRunner(network, SampleFormat.of(np.uint8), options)
+    restorer = RandomAccessRestorer(runner, len(clip), (2 * SIZE, 2 * SIZE), reader(clip), cuts=[9])
+    streamed = list(stream(runner, iter(clip), cuts=[9]))
+    assert len(streamed) == len(clip)
+    for n, frame in enumerate(streamed):
+        assert torch.equal(frame, restorer.frame(n)), n
+    plain_runner = WindowRunner(network, SampleFormat.of(np.uint8), EngineOptions(window=6, overlap=2, resize=True))
+    plain = RandomAccessRestorer(plain_runner, len(clip), (2 * SIZE, 2 * SIZE), reader(clip)).frame(3)
+    source = HostExchange(torch.device("cpu"), torch.float32).upload([clip[3]], SampleFormat.of(np.uint8))[0, :, 0]
+    # the random input's pixel-level noise survives only in keep-detail mode
+    assert (streamed[3] - source).abs().mean() < 0.5 * (plain - source).abs().mean()

@@ -14,7 +14,12 @@ from .errors import STCError
 
 
 def _weights_list(args: argparse.Namespace) -> int:
-    print(f"cache directory: {weights.cache_dir()}")
+    print(f"bundled with vs-stc (offline): {weights.bundled_dir()}")
+    for model in weights.BUNDLED.values():
+        path = weights.bundled_dir() / model.filename
+        state = f"{path.stat().st_size / 2**20:.1f} MiB" if path.is_file() else "missing"
+        print(f"{model.name:16} {model.description:52} {state}")
+    print(f"released checkpoints, cache directory: {weights.cache_dir()}")
     for spec in weights.REGISTRY.values():
         path = weights.cached_path(spec)
         record = weights.read_record(path) if path.exists() else None
@@ -104,7 +109,7 @@ def _eval(args: argparse.Namespace) -> int:
         from .weights import default_checkpoint
 
         model = args.model or default_checkpoint(args.filter_task, args.mode)
-        process = model_processor(load_model(model, device=args.device, dtype=args.precision))
+        process = model_processor(load_model(model, device=args.device, dtype=args.precision), args.keep_detail)
     results, curves = evaluate(args.clip, args.reference, process, args.filter_task or "restore", args.mode,
                                args.window, args.overlap)
     if args.json:

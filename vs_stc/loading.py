@@ -32,10 +32,13 @@ def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torc
 
 
 def checkpoint_file(name_or_path: str | Path, *, progress: bool = True) -> tuple[Path, STCConfig | None]:
-    """A registry name (downloaded into the cache when needed) or an existing file path."""
+    """A bundled model's name, a registry name (downloaded into the cache when needed) or an
+    existing file path."""
     path = Path(name_or_path).expanduser()
     if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors") or path.exists():
         return path, None
+    if str(name_or_path) in weights.BUNDLED:
+        return weights.bundled_path(str(name_or_path)), None
     spec = weights.spec_for(str(name_or_path))
     return weights.ensure_downloaded(spec, progress=progress), spec.config
 

@@ -1,5 +1,6 @@
-"""Where checkpoint files are: the registry of named checkpoints, the cache directory, downloads
-(resumable, atomic, with a progress bar) and checksum records."""
+"""Where checkpoint files are: the small models that ship in the checkout's ``weights/`` folder, the
+registry of released checkpoints, the cache directory, downloads (resumable, atomic, with a
+progress bar) and checksum records."""
 
 from __future__ import annotations
 
@@ -49,6 +50,41 @@ REGISTRY: dict[str, CheckpointSpec] = {
 }
 
 
+@dataclass(frozen=True)
+class BundledModel:
+    """A small model trained by this project; the file carries its config and works offline."""
+
+    name: str
+    filename: str
+    description: str
+
+
+BUNDLED: dict[str, BundledModel] = {
+    model.name: model
+    for model in (
+        BundledModel("tiny-bfvr", "tiny-bfvr.safetensors", "small face restoration model, 128 x 128 (offline)"),
+        BundledModel("tiny-deflicker", "tiny-deflicker.safetensors", "small brightness deflicker model, 128 x 128 (offline)"),
+    )
+}
+SOURCE_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+def bundled_dir() -> Path:
+    """``$STC_BUNDLED_WEIGHTS``, else the ``weights/`` folder of the source checkout."""
+    return Path(os.environ.get("STC_BUNDLED_WEIGHTS") or SOURCE_WEIGHTS_DIR)
+
+
+def bundled_path(name: str) -> Path:
+    model = BUNDLED[name]
+    path = bundled_dir() / model.filename
+    if not path.is_file():
+        raise STCError(
+            f"the bundled model {name!r} is not at {path}: it ships in the weights/ folder of a vs-stc source "
+            f"checkout (install with `pip install -e .`), or set STC_BUNDLED_WEIGHTS to a folder holding {model.filename}"
+        )
+    return path
+
+
 DEFLICKER_MODES = {"brightness": "deflicker", "pixel": "deflicker-pixel"}
 
 
@@ -66,7 +102,8 @@ def spec_for(name: str) -> CheckpointSpec:
         return REGISTRY[name]
     except KeyError:
         raise STCError(
-            f"unknown checkpoint {name!r}: use one of {', '.join(REGISTRY)} or a path to a .pth/.safetensors file"
+            f"unknown checkpoint {name!r}: use one of {', '.join([*BUNDLED, *REGISTRY])} or a path to a "
+            ".pth/.safetensors file"
         ) from None
 
 

@@ -17,7 +17,8 @@ import torch
 
 from ..models import STCNet
 from .cache import WindowCache
-from .exchange import Frame, SampleFormat, exchange_for, frame_shape
+from .detail import keep_input_detail
+from .exchange import Frame, HostExchange, SampleFormat, exchange_for, frame_shape
 from .planning import Contribution, Plan, Window, plan, shot_window_starts, validate
 from .resizing import check_size, resize_frames
 
@@ -26,14 +27,16 @@ ReadFrames = Callable[[Sequence[int]], Sequence[Frame]]
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """Window length and overlap (even; overlap < window), cache bounds, and whether square frames
-    of another size are resized to the model's resolution and back."""
+    """Window length and overlap (even; overlap < window), cache bounds, whether square frames
+    of another size are resized to the model's resolution and back, and whether output frames
+    keep the input's detail and take only their brightness from the model (detail.py)."""
 
     window: int = 24
     overlap: int = 8
     cache_windows: int = 4
     cache_bytes: int = 1 << 30
     resize: bool = False
+    keep_detail: bool = False
 
     def __post_init__(self) -> None:
         validate(self.window, self.overlap)
@@ -64,13 +67,21 @@ class WindowRunner:
             batch = resize_frames(batch, self.resolution)
             return self.exchange.download(self.model(batch)[0])
 
-    def finish(self, contributions: Sequence[Contribution], outputs: Sequence[torch.Tensor], size: int) -> torch.Tensor:
-        """Blends one output frame from its windows' outputs and scales it to the input size."""
+    def finish(self, contributions: Sequence[Contribution], outputs: Sequence[torch.Tensor], size: int,
+               original: Frame | None = None) -> torch.Tensor:
+        """Blends one output frame from its windows' outputs and scales it to the input size;
+        in keep-detail mode ``original`` (the input frame) supplies everything but brightness."""
         first, *rest = zip(contributions, outputs)
         frame = first[1][:, first[0].offset] * first[0].weight
         for contribution, output in rest:
             frame.add_(output[:, contribution.offset], alpha=contribution.weight)
-        return resize_frames(frame, size)
+        frame = resize_frames(frame, size)
+        if not self.options.keep_detail:
+            return frame
+        if original is None:
+            raise ValueError("keep-detail mode needs the input frame")
+        source = HostExchange(torch.device("cpu"), torch.float32).upload([original], self.fmt)[0, :, 0]
+        return keep_input_detail(frame, source, self.resolution)
 
 
 class RandomAccessRestorer:
@@ -104,7 +115,8 @@ class RandomAccessRestorer:
         """Output frame ``n`` as (3, H, W) float32 in [0, 1] at the input size."""
         contributions = self.plan.contributions(n)
         outputs = [self.window_output(c.window, read) for c in contributions]
-        return self.runner.finish(contributions, outputs, self.size)
+        original = (read or self.read)([n])[0] if self.runner.options.keep_detail else None
+        return self.runner.finish(contributions, outputs, self.size, original)
 
 
 def stream(runner: WindowRunner, frames: Iterable[Frame], cuts: Iterable[int] = ()) -> Iterator[torch.Tensor]:
@@ -133,6 +145,7 @@ class _ShotStream:
         self.runner, self.size = runner, size
         self.window, self.stride = runner.options.window, runner.options.window - runner.options.overlap
         self.inputs: deque[Frame] = deque(maxlen=self.window)
+        self.unemitted: deque[Frame] = deque()  # keep-detail mode: the inputs of frames not yet out
         self.outputs: dict[int, torch.Tensor] = {}
         self.released: int | None = None  # start of the latest window whose output was dropped
         self.latest: int = -1  # start of the latest window computed
@@ -140,6 +153,8 @@ class _ShotStream:
 
     def push(self, frame: Frame) -> Iterator[torch.Tensor]:
         self.inputs.append(frame)
+        if self.runner.options.keep_detail:
+            self.unemitted.append(frame)
         self.received += 1
         start = self.received - self.window
         if start >= 0 and start % self.stride == 0:
@@ -171,7 +186,8 @@ class _ShotStream:
         while self.emitted < end:
             contributions = local.contributions(self.emitted)
             outputs = [self.outputs[local.windows[c.window].start] for c in contributions]
-            yield self.runner.finish(contributions, outputs, self.size)
+            original = self.unemitted.popleft() if self.runner.options.keep_detail else None
+            yield self.runner.finish(contributions, outputs, self.size, original)
             self.emitted += 1
         for start in sorted(s for s in self.outputs if s + self.window <= self.emitted):
             del self.outputs[start]

@@ -37,6 +37,7 @@ def restore(
     overlap: int = 8,
     precision: str | None = None,
     faces: str = "aligned",
+    keep_detail: bool = False,
 ) -> vs.VideoNode:
     """Blind face video restoration of aligned square face crops (any size; run at the model's
     resolution and scaled back). Output: the input's format, length, rate and props, plus STC* props.
@@ -44,9 +45,10 @@ def restore(
     model: checkpoint name or path. device: 'cpu', 'cuda' or 'cuda:N'. window / overlap: frames per
     model run and frames crossfaded between runs (even). precision: 'fp32', 'bf16' or 'fp16'
     (default: fp16 for RGBH on CUDA, else fp32). faces: 'aligned' (auto detection comes later).
+    keep_detail: keep the input's detail and take only brightness from the model (for deflicker).
     """
     return _filter("Restore", clip, model, device=device, window=window, overlap=overlap,
-                   precision=precision, faces=faces)
+                   precision=precision, faces=faces, keep_detail=keep_detail)
 
 
 def deflicker(
@@ -58,9 +60,10 @@ def deflicker(
     overlap: int = 8,
     precision: str | None = None,
     faces: str = "aligned",
+    keep_detail: bool = False,
 ) -> vs.VideoNode:
     """Removes flicker: mode 'brightness' (the deflicker checkpoint) or 'pixel' (deflicker-pixel).
     ``model`` overrides the checkpoint; the other arguments are those of :func:`restore`."""
     model = deflicker_model("Deflicker", mode, model)
     return _filter("Deflicker", clip, model, device=device, window=window, overlap=overlap,
-                   precision=precision, faces=faces)
+                   precision=precision, faces=faces, keep_detail=keep_detail)

@@ -79,7 +79,8 @@ def build(clip: vs.VideoNode, network: STCNet, options: FilterOptions) -> vs.Vid
     matrix, assumed = yuv_matrix(clip) if clip.format.color_family == vs.YUV else (0, False)
     rgb = to_rgb(clip, matrix)
     fmt = sample_format(rgb.format)
-    engine_options = EngineOptions(window=options.window, overlap=options.overlap, resize=True)
+    engine_options = EngineOptions(window=options.window, overlap=options.overlap, resize=True,
+                                   keep_detail=options.keep_detail)
     runner = WindowRunner(network, fmt, engine_options)
     restorer = RandomAccessRestorer(runner, rgb.num_frames, (rgb.height, rgb.width), cuts=scene_cuts(clip))
     reach = options.window - 1  # a frame's windows never read further than this from it
@@ -89,6 +90,7 @@ def build(clip: vs.VideoNode, network: STCNet, options: FilterOptions) -> vs.Vid
         "STCPrecision": options.precision,
         "STCWindow": options.window,
         "STCOverlap": options.overlap,
+        "STCKeepDetail": int(options.keep_detail),
         **({"STCAssumedMatrix": matrix} if assumed else {}),
     }
 

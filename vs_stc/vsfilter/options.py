@@ -22,6 +22,7 @@ class FilterOptions:
     overlap: int
     precision: str
     faces: str
+    keep_detail: bool = False
 
 
 def _text(value: object) -> object:
@@ -55,11 +56,12 @@ def parse_options(
     overlap: object = 8,
     precision: object = None,
     faces: object = "aligned",
+    keep_detail: object = False,
     clip: vs.VideoNode,
 ) -> FilterOptions:
     model, device, precision, faces = (_text(v) for v in (model, device, precision, faces))
     if not isinstance(model, str) or not model:
-        raise vs.Error(f"{func_name}: 'model' must be a checkpoint name (bfvr, deflicker, deflicker-pixel) or a file path")
+        raise vs.Error(f"{func_name}: 'model' must be a checkpoint name (tiny-bfvr, tiny-deflicker, bfvr, deflicker, deflicker-pixel) or a file path")
     if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
         raise vs.Error(f"{func_name}: 'device' must be 'cpu', 'cuda' or 'cuda:N', not {device!r}")
     if device.startswith("cuda"):
@@ -88,7 +90,9 @@ def parse_options(
             f"{func_name}: faces='auto' (detect, align and paste back faces) is not available yet; "
             "give aligned square face crops and faces='aligned'"
         )
-    return FilterOptions(model, device, window, overlap, precision, faces)
+    if keep_detail not in (0, 1):  # also True / False
+        raise vs.Error(f"{func_name}: 'keep_detail' must be 0 or 1 (False or True), not {keep_detail!r}")
+    return FilterOptions(model, device, window, overlap, precision, faces, bool(keep_detail))
 
 
 def deflicker_model(func_name: str, mode: object, model: object) -> str:
