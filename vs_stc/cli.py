@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--target", type=Path, help="plugin folder (default: vapoursynth.get_plugin_dir())")
     install.set_defaults(run=_vapoursynth_install)
 
-    demo = commands.add_parser("demo", help="restore a bundled synthetic clip (deterministic stand-in weights)")
+    demo = commands.add_parser("demo", help="the bundled tiny models on a held-out face clip, offline")
     demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="output folder")
     demo.set_defaults(run=_demo)
     return parser

@@ -1,69 +1,58 @@
-"""``stc demo``: runs the full-size network end to end on a synthetic clip, with no download.
+"""``stc demo``: the bundled models on a face they never saw, offline.
 
-Until trained weights ship in ``weights/``, the demo uses deterministic stand-in weights: the
-output shows that the pipeline runs at the released model's size, not what restoration looks like.
+Grace Hopper's portrait (held out of training) is animated into a short clip, degraded with fixed
+seeds (``stc degrade``'s bfvr and brightness-flicker kinds), and run through the streaming engine
+with ``tiny-bfvr`` and ``tiny-deflicker``. Prints the quality figures against the clean clip and
+writes side-by-side stills (degraded | output | clean).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from . import metrics
+from .evaluation.degrade import degrade
+from .evaluation.report import model_processor
 from .images import side_by_side, write_png
-from .models import BFVR
-from .models.deterministic import deterministic_network
+from .loading import load_model
+from .training.portraits import held_out_clip
 
-DEMO_FRAMES = 4
-
-
-def synthetic_clip(frames: int = DEMO_FRAMES, size: int = 512) -> torch.Tensor:
-    """A drawn face (skin ellipse, eyes, mouth) drifting over a gradient, blurred and noisy,
-    as a (1, 3, frames, size, size) tensor in [0, 1]. Deterministic."""
-    y, x = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
-    generator = torch.Generator().manual_seed(0)
-    clip = []
-    for t in range(frames):
-        dx, dy = 0.04 * math.sin(t / 3), 0.03 * math.cos(t / 4)
-        image = torch.stack([0.25 + 0.2 * y, 0.3 + 0.1 * x, 0.45 - 0.1 * y])
-        face = ((x - dx) / 0.55) ** 2 + ((y - dy) / 0.72) ** 2 < 1
-        image[:, face] = torch.tensor([0.86, 0.67, 0.55])[:, None]
-        for eye_x in (-0.22, 0.22):
-            eye = ((x - dx - eye_x) / 0.09) ** 2 + ((y - dy + 0.18) / 0.05) ** 2 < 1
-            image[:, eye] = 0.1
-        mouth = ((x - dx) / 0.22) ** 2 + ((y - dy - 0.35) / 0.04) ** 2 < 1
-        image[:, mouth] = torch.tensor([0.6, 0.2, 0.2])[:, None]
-        clip.append(image)
-    video = torch.stack(clip, dim=1).unsqueeze(0)  # (1, 3, T, H, W)
-    blurred = torch.nn.functional.avg_pool3d(video, (1, 9, 9), stride=1, padding=(0, 4, 4))
-    noisy = blurred + 0.04 * torch.randn(blurred.shape, generator=generator)
-    return noisy.clamp(0, 1)
+DEMO_FRAMES = 48
+WINDOW, OVERLAP = 24, 8
+STILL_FRAMES = (0, 20, 40)
+RUNS = (  # title, model, degradation, keep-detail
+    ("restore", "tiny-bfvr", "bfvr", False),
+    ("deflicker", "tiny-deflicker", "brightness", False),
+    ("deflicker --keep-detail", "tiny-deflicker", "brightness", True),
+)
 
 
-def to_uint8_frames(clip: torch.Tensor) -> np.ndarray:
-    """(1, 3, T, H, W) in [0, 1] -> (T, H, W, 3) uint8."""
-    return clip[0].permute(1, 2, 3, 0).mul(255).round().clamp(0, 255).to(torch.uint8).numpy()
+def _figures(clip: np.ndarray, clean: np.ndarray) -> str:
+    return (f"PSNR {metrics.psnr(clip, clean):5.2f} dB, SSIM {metrics.ssim(clip, clean):.3f}, "
+            f"flicker index {metrics.flicker_index(clip):6.3f}")
 
 
 def run_demo(output: Path) -> list[Path]:
     output.mkdir(parents=True, exist_ok=True)
-    print("vs-stc demo: the released bfvr network (71 M parameters as released, 51 M used at inference)")
-    print("NOTE: weights are deterministic stand-ins, not trained ones; the output proves the pipeline")
-    print("      runs at full size, it is not a restoration. Trained weights: `stc weights download`.")
-    network = deterministic_network(BFVR)
-    clip = synthetic_clip()
-    start = time.perf_counter()
-    restored = network(clip)
-    seconds = time.perf_counter() - start
-    before, after = to_uint8_frames(clip), to_uint8_frames(restored)
+    clean = held_out_clip(seed=2024, frames=DEMO_FRAMES)
+    print(f"vs-stc demo: {len(clean)} frames of a held-out face (Grace Hopper), 128 x 128, bundled models, CPU")
+    print(f"  clean clip:              flicker index {metrics.flicker_index(clean):6.3f}")
     paths = []
-    for t in range(before.shape[0]):
-        path = output / f"frame{t:02d}_input_vs_output.png"
-        write_png(side_by_side(before[t], after[t]), path)
-        paths.append(path)
-    print(f"restored {before.shape[0]} frames of 512 x 512 in {seconds:.1f} s on the CPU")
-    print(f"side-by-side stills (input | output): {', '.join(str(p) for p in paths)}")
+    for title, model, kind, keep_detail in RUNS:
+        degraded = degrade(clean, kind, seed=0)
+        process = model_processor(load_model(model), keep_detail=keep_detail)
+        start = time.perf_counter()
+        restored = process(degraded, WINDOW, OVERLAP)
+        seconds = time.perf_counter() - start
+        print(f"{title} ({model}, {seconds:.1f} s):")
+        print(f"  {kind + ' input:':24} {_figures(degraded, clean)}")
+        print(f"  {'output:':24} {_figures(restored, clean)}")
+        for t in STILL_FRAMES:
+            path = output / f"{title.split()[0]}{'-keep-detail' if keep_detail else ''}-frame{t:02d}.png"
+            write_png(side_by_side(degraded[t], restored[t], clean[t]), path)
+            paths.append(path)
+    print(f"stills (degraded | output | clean) in {output}")
     return paths

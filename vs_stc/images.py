@@ -18,7 +18,8 @@ def write_png(image: np.ndarray, path: Path) -> None:
         container.mux(stream.encode(None))
 
 
-def side_by_side(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Two (H, W, 3) images next to each other, with a 4-pixel white gap."""
-    gap = np.full((before.shape[0], 4, 3), 255, dtype=np.uint8)
-    return np.concatenate([before, gap, after], axis=1)
+def side_by_side(*images: np.ndarray) -> np.ndarray:
+    """(H, W, 3) images next to each other, with 4-pixel white gaps."""
+    gap = np.full((images[0].shape[0], 4, 3), 255, dtype=np.uint8)
+    parts = [part for image in images for part in (gap, image)][1:]
+    return np.concatenate(parts, axis=1)

@@ -75,6 +75,8 @@ class ClipSampler:
             window = clip[start:start + self.clip_length]
             if rng.uniform() < 0.5:
                 window = window[:, :, ::-1]
+            if rng.uniform() < 0.5:  # colours the few training faces lack (e.g. a blue uniform)
+                window = window[..., rng.permutation(3)]
             window = np.ascontiguousarray(window)
             clean.append(window)
             degraded.append(window if self.task is None else
