@@ -1,4 +1,5 @@
-"""Shared fixtures: the project's parity data, deterministic checkpoints and a tiny network config."""
+"""Shared fixtures: the project's parity data, the bundled models, and a tiny network config with
+deterministic weights for the engine's mechanics."""
 
 from __future__ import annotations
 
@@ -74,14 +75,19 @@ def tiny_state() -> dict[str, torch.Tensor]:
     return deterministic_network(TINY).state_dict()
 
 
+def bundled(name: str) -> str:
+    """A model that ships in weights/, by name (the surfaces' tests run the real trained files)."""
+    from vs_stc.weights import bundled_path
+
+    bundled_path(name)  # a missing file fails here, naming it
+    return name
+
+
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> Path:
-    """The tiny network with deterministic weights, as a safetensors file carrying its config."""
-    from safetensors.torch import save_file
+def bundled_bfvr() -> str:
+    return bundled("tiny-bfvr")
 
-    from vs_stc.models.deterministic import deterministic_network
 
-    path = tmp_path_factory.mktemp("tiny-model") / "tiny.safetensors"
-    state = {k: v.contiguous() for k, v in deterministic_network(TINY).state_dict().items()}
-    save_file(state, str(path), metadata={"stc_config": json.dumps(TINY.to_dict())})
-    return path
+@pytest.fixture(scope="session")
+def bundled_deflicker() -> str:
+    return bundled("tiny-deflicker")

@@ -21,8 +21,8 @@ FRAMES = 20
 
 
 @pytest.fixture(scope="module")
-def model_args(tiny_checkpoint) -> list[str]:
-    return ["--model", str(tiny_checkpoint), "--window", "6", "--overlap", "2", "--quiet"]
+def model_args(bundled_bfvr) -> list[str]:
+    return ["--model", bundled_bfvr, "--window", "6", "--overlap", "2", "--quiet"]
 
 
 def make_clip(path: Path, audio: bool = True, video: bool = True) -> Path:

@@ -107,8 +107,8 @@ def test_degrade_and_eval_commands_on_a_real_clip(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary")
-def test_eval_runs_the_filter_beside_its_baselines(tmp_path, tiny_checkpoint):
-    model = tiny_checkpoint
+def test_eval_runs_the_filter_beside_its_baselines(tmp_path, bundled_deflicker):
+    model = bundled_deflicker
     clean = tmp_path / "clean.mkv"
     write_video(textured_clip(frames=12, shift=1), clean)
     flickered = tmp_path / "flicker.mkv"

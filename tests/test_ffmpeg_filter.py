@@ -27,8 +27,8 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model_args(tiny_checkpoint) -> list[str]:
-    return ["--model", str(tiny_checkpoint), "--window", "6", "--overlap", "2"]
+def model_args(bundled_bfvr) -> list[str]:
+    return ["--model", bundled_bfvr, "--window", "6", "--overlap", "2"]
 
 
 def ffmpeg(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -115,7 +115,7 @@ def test_variable_frame_rate_timestamps_survive(workdir, talk_mp4, model_args):
 
 def test_y4m_in_y4m_out(talk_mp4, model_args):
     y4m = ffmpeg("-i", str(talk_mp4), "-f", "yuv4mpegpipe", "-", capture_output=True).stdout
-    result = run_filter(["deflicker", "--mode", "pixel", *model_args, "--quiet"], y4m)
+    result = run_filter(["deflicker", "--mode", "pixel", *model_args, "--keep-detail", "--quiet"], y4m)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.startswith(b"YUV4MPEG2 W96 H96 F25:1")
     assert result.stdout.count(b"FRAME") == FRAMES

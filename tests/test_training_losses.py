@@ -85,3 +85,22 @@ def test_the_temporal_codeword_completes_the_spatial_one_and_trains_the_temporal
     assert (result.latent - z).pow(2).mean() < 0.8 * (spatial_only - z).pow(2).mean()
     result.temporal_loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in quantizer.SA.parameters())
+
+
+def test_stage_one_warm_up_decodes_the_unquantized_latent_and_still_trains_the_codebooks():
+    from pathlib import Path
+
+    from vs_stc.models import STCNet
+    from vs_stc.training.config import TrainConfig
+    from vs_stc.training.stages import stage1_losses
+
+    torch.manual_seed(3)
+    model = STCNet(TINY.with_changes(temporal_residual="frames"))
+    config = TrainConfig(task="bfvr", data=(), output=Path("unused"))
+    clean = torch.rand(1, 3, 4, TINY.resolution, TINY.resolution)
+    losses = stage1_losses(model, clean, clean, config, quantized=False)
+    with torch.no_grad():
+        plain = (model.generator(model.encoder(clean)) - clean).abs().mean()
+    assert torch.isclose(losses["l1"], plain)
+    losses["total"].backward()
+    assert model.quantize.embedding_s.weight.grad.abs().sum() > 0

@@ -1,4 +1,4 @@
-"""core.stc.Restore / Deflicker through the real vspipe and in-process, on a tiny model."""
+"""core.stc.Restore / Deflicker through the real vspipe and in-process, with the bundled models."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ SIZE, LENGTH = TINY.resolution, 14
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tiny_checkpoint) -> str:
-    return str(tiny_checkpoint)
+def tiny_model(bundled_bfvr) -> str:
+    return bundled_bfvr
 
 
 SCRIPT = textwrap.dedent(
@@ -130,6 +130,7 @@ def test_deflicker_rejects_an_unknown_mode(tmp_path, tiny_model):
         ({"precision": "fp16"}, "Restore: 'precision' fp16 runs on CUDA only"),
         ({"faces": "auto"}, "Restore: faces='auto'"),
         ({"device": "tpu"}, "Restore: 'device' must be 'cpu', 'cuda' or 'cuda:N'"),
+        ({"keep_detail": 2}, "Restore: 'keep_detail' must be 0 or 1"),
     ],
 )
 def test_arguments_are_checked_up_front(tiny_model, arguments, message):
@@ -163,6 +164,18 @@ def test_output_keeps_format_length_rate_and_props(tiny_model, fmt):
     assert props["Custom"] == 7 and props["STCWindow"] == 4 and props["STCOverlap"] == 2
     assert props["STCPrecision"] == "fp32" and props["STCModel"] == tiny_model
     assert frame_bytes(frame) != frame_bytes(source.get_frame(3))
+
+
+def test_keep_detail_keeps_the_input_detail(bundled_deflicker):
+    sys.path.insert(0, str(TESTS))
+    from vs_test_clips import moving
+
+    source = moving(vs.core, 2 * SIZE, 8, vs.RGBS)
+    plain = vs.core.stc.Deflicker(source, model=bundled_deflicker, window=4, overlap=2)
+    kept = vs.core.stc.Deflicker(source, model=bundled_deflicker, window=4, overlap=2, keep_detail=True)
+    frames = [np.asarray(c.get_frame(3)[0]) for c in (source, plain, kept)]
+    assert kept.get_frame(3).props["STCKeepDetail"] == 1 and plain.get_frame(3).props["STCKeepDetail"] == 0
+    assert np.abs(frames[2] - frames[0]).mean() < 0.5 * np.abs(frames[1] - frames[0]).mean()
 
 
 @pytest.mark.parametrize("full_range", [False, True])

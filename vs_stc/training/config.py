@@ -59,6 +59,10 @@ class TrainConfig:
     adversarial_weight: float = 0.0  # needs frozen DINOv2 features: not available offline
     stage1_checkpoint: Path | None = None
     restart_every: int = 200  # stage I: move codewords unused over ~this many steps onto data (0: never)
+    # Stage I: steps during which the generator decodes the unquantized latent (a plain autoencoder
+    # learns far faster than one fighting an untrained codebook); then both codebooks are drawn
+    # afresh from the trained encoder's latents and quantization takes over. 0: quantize from the start.
+    quantize_from: int = 0
 
     @property
     def cross_entropy_weight(self) -> float:

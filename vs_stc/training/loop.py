@@ -38,9 +38,9 @@ class StageObjective(nn.Module):
         self.stage, self.model, self.config = stage, model, config
         self.teacher = copy.deepcopy(model.encoder).requires_grad_(False).eval() if stage == "stage2" else None
 
-    def forward(self, clean: torch.Tensor, degraded: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, clean: torch.Tensor, degraded: torch.Tensor, quantized: bool = True) -> dict[str, torch.Tensor]:
         if self.stage == "stage1":
-            return stage1_losses(self.model, clean, degraded, self.config)
+            return stage1_losses(self.model, clean, degraded, self.config, quantized)
         return stage2_losses(self.model, self.teacher, clean, degraded, self.config)
 
 
@@ -154,8 +154,10 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=stage,
                disable=not progress or rank != 0)
     for step in bar:
+        if stage == "stage1" and step == config.quantize_from > 0:
+            _initialise_codebooks(model, sampler, config, world)
         clean, degraded = sampler.batch(step, rank, config.batch_size)
-        losses = runner(clean, degraded)
+        losses = runner(clean, degraded, step >= config.quantize_from)
         optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
         optimizer.step()

@@ -23,9 +23,13 @@ def stage1_trainable(model: STCNet) -> list[nn.Parameter]:
     return [p for m in (model.encoder, model.quantize, model.generator) for p in m.parameters()]
 
 
-def stage1_losses(model: STCNet, clean: torch.Tensor, degraded: torch.Tensor, config: TrainConfig) -> Losses:
-    q = quantize(model.quantize, model.encoder(clean), config.codebook_beta)
-    restored = model.generator(q.latent)
+def stage1_losses(model: STCNet, clean: torch.Tensor, degraded: torch.Tensor, config: TrainConfig,
+                  quantized: bool = True) -> Losses:
+    """``quantized=False``: the generator decodes the encoder's latent itself (warm-up); the
+    codebooks still follow the latents, so every parameter gets its gradient either way."""
+    z = model.encoder(clean)
+    q = quantize(model.quantize, z, config.codebook_beta)
+    restored = model.generator(q.latent if quantized else z)
     losses = {
         "l1": reconstruction_loss(restored, clean),
         "codebook": q.codebook_loss,
