@@ -14,25 +14,23 @@ from fractions import Fraction
 
 import numpy as np
 
-from vs_stc import metrics
 from vs_stc.evaluation.degrade import degrade
-from vs_stc.evaluation.report import ffmpeg_deflicker, model_processor
+from vs_stc.evaluation.report import clip_metrics, ffmpeg_deflicker, model_processor
 from vs_stc.loading import load_model
 from vs_stc.training.portraits import held_out_clip
 
 FRAMES, SIZE, WINDOW, OVERLAP = 48, 128, 24, 8
 
 
-def figures(clip: np.ndarray, clean: np.ndarray) -> dict[str, float]:
-    return {"PSNR": metrics.psnr(clip, clean), "SSIM": metrics.ssim(clip, clean),
-            "flicker": metrics.flicker_index(clip), "warp": metrics.warp_error(clip)}
-
-
-def report(title: str, rows: dict[str, list[dict[str, float]]]) -> None:
-    print(f"\n{title}\n| clip | PSNR (dB) | SSIM | luma flicker index | warping error |\n| --- | --- | --- | --- | --- |")
+def report(title: str, rows: dict[str, list[dict]]) -> None:
+    print(f"\n{title}\n| clip | PSNR (dB) | SSIM | warping error | luma flicker index | seam score |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name, values in rows.items():
-        mean = {k: float(np.mean([v[k] for v in values])) for k in values[0]}
-        print(f"| {name} | {mean['PSNR']:.2f} | {mean['SSIM']:.4f} | {mean['flicker']:.3f} | {mean['warp']:.4f} |")
+        cells = []
+        for key, digits in (("psnr", 2), ("ssim", 4), ("warp_error", 4), ("flicker_index", 3), ("seam_score", 3)):
+            known = [v[key] for v in values if v[key] is not None]
+            cells.append(f"{np.mean(known):.{digits}f}" if known else "-")
+        print(f"| {name} | {' | '.join(cells)} |")
 
 
 def main() -> None:
@@ -47,21 +45,29 @@ def main() -> None:
     rows: dict[str, list[dict[str, float]]] = {"clean": [], "degraded (bfvr)": [], "tiny-bfvr": []}
     for seed, clean in enumerate(clips):
         degraded = degrade(clean, "bfvr", seed=seed)
-        rows["clean"].append(figures(clean, clean))
-        rows["degraded (bfvr)"].append(figures(degraded, clean))
-        rows["tiny-bfvr"].append(figures(restore(degraded, WINDOW, OVERLAP), clean))
+        rows["clean"].append(clip_metrics(clean, clean, WINDOW, OVERLAP))
+        rows["degraded (bfvr)"].append(clip_metrics(degraded, clean, WINDOW, OVERLAP))
+        rows["tiny-bfvr"].append(clip_metrics(restore(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
     report(f"tiny-bfvr on {len(clips)} held-out clips ({FRAMES} frames, {SIZE} px), means:", rows)
 
     rows = {"degraded (brightness flicker)": [], "ffmpeg deflicker": [], "tiny-deflicker": [],
             "tiny-deflicker --keep-detail": []}
     for seed, clean in enumerate(clips):
         degraded = degrade(clean, "brightness", seed=seed)
-        rows["degraded (brightness flicker)"].append(figures(degraded, clean))
-        rows["ffmpeg deflicker"].append(figures(ffmpeg_deflicker(degraded, Fraction(25)), clean))
-        rows["tiny-deflicker"].append(figures(deflicker(degraded, WINDOW, OVERLAP), clean))
-        rows["tiny-deflicker --keep-detail"].append(figures(deflicker_detail(degraded, WINDOW, OVERLAP), clean))
+        rows["degraded (brightness flicker)"].append(clip_metrics(degraded, clean, WINDOW, OVERLAP))
+        rows["ffmpeg deflicker"].append(clip_metrics(ffmpeg_deflicker(degraded, Fraction(25)), clean, WINDOW, OVERLAP))
+        rows["tiny-deflicker"].append(clip_metrics(deflicker(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
+        rows["tiny-deflicker --keep-detail"].append(clip_metrics(deflicker_detail(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
     report(f"tiny-deflicker on the same {len(clips)} clips, means "
            "(PSNR per frame is capped at 100 dB, so untouched frames lift the input's figure):", rows)
+
+    # Window seams with trained weights: short windows so a 48-frame clip has many boundaries.
+    rows = {"tiny-bfvr, window 8, hard cuts (overlap 0)": [], "tiny-bfvr, window 8, crossfade (overlap 4)": []}
+    for seed, clean in enumerate(clips):
+        degraded = degrade(clean, "bfvr", seed=seed)
+        for (name, values), overlap in zip(rows.items(), (0, 4)):
+            values.append(clip_metrics(restore(degraded, 8, overlap), clean, 8, overlap))
+    report("Seams: frame change at window boundaries over frame change inside windows (1 = invisible):", rows)
 
 
 if __name__ == "__main__":

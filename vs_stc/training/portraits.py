@@ -74,7 +74,7 @@ def animate(image: np.ndarray, frames: int, size: int, rng: np.random.Generator)
 
 def held_out_clip(seed: int = 0, frames: int = 48, size: int = 128) -> np.ndarray:
     """A clip of the held-out face (never in training) on the camera path drawn from ``seed``."""
-    (image, held_out), = ((image, held_out) for image, held_out in portraits().values() if held_out)
+    image = next(image for image, held_out in portraits().values() if held_out)
     return animate(image, frames, size, np.random.default_rng(seed))
 
 
