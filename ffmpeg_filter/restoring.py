@@ -26,11 +26,12 @@ class ModelOptions:
     precision: str = "fp32"
     faces: str = "aligned"
     keep_detail: bool = False
+    keep_colours: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ModelOptions":
         return cls(args.task, args.mode, args.model, args.device, args.window, args.overlap, args.precision, args.faces,
-                   args.keep_detail)
+                   args.keep_detail, args.keep_colours)
 
     @property
     def checkpoint(self) -> str:
@@ -46,8 +47,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--precision", choices=list(PRECISIONS), default="fp32", help="default: fp32")
     group.add_argument("--faces", choices=["aligned", "auto"], default="aligned",
                        help="aligned: the frames are square face crops (resized to the model's size and back)")
-    group.add_argument("--keep-detail", action="store_true",
-                       help="keep the input's detail, take only brightness from the model (for deflicker)")
+    keep = group.add_mutually_exclusive_group()
+    keep.add_argument("--keep-detail", action="store_true",
+                      help="keep the input's detail, take only brightness from the model (for deflicker)")
+    keep.add_argument("--keep-colours", action="store_true",
+                      help="keep the input's colours and shading, take detail from the model (for restoring)")
 
 
 class StreamRestorer:
@@ -72,7 +76,7 @@ def restorer_from(options: ModelOptions) -> StreamRestorer:
         raise STCError(f"--mode must be one of {', '.join(DEFLICKER_MODES)}")
     try:
         engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True,
-                               keep_detail=options.keep_detail)
+                               keep_detail=options.keep_detail, keep_colours=options.keep_colours)
     except ValueError as error:
         raise STCError(f"--window/--overlap: {error}") from None
     return StreamRestorer(load_model(options.checkpoint, device=options.device, dtype=options.precision), engine)

@@ -123,7 +123,7 @@ def test_y4m_in_y4m_out(talk_mp4, model_args):
 
 def test_raw_video_with_explicit_geometry(talk_mp4, model_args):
     raw = ffmpeg("-i", str(talk_mp4), "-f", "rawvideo", "-pix_fmt", "rgb24", "-", capture_output=True).stdout
-    args = ["restore", *model_args, "--quiet", "--format", "raw", "--size", "96x96", "--pix-fmt", "rgb24", "--rate", "25"]
+    args = ["restore", *model_args, "--keep-colours", "--quiet", "--format", "raw", "--size", "96x96", "--pix-fmt", "rgb24", "--rate", "25"]
     result = run_filter(args, raw)
     assert result.returncode == 0, result.stderr.decode()
     assert len(result.stdout) == len(raw) == FRAMES * 96 * 96 * 3

@@ -191,6 +191,20 @@ def test_keep_detail_takes_brightness_from_the_model_and_detail_from_the_input()
     assert torch.isclose(darker.std(), 0.5 * original.std(), rtol=0.1)
 
 
+def test_keep_colours_takes_detail_from_the_model_and_colours_from_the_input():
+    from vs_stc.engine.detail import keep_input_colours
+
+    generator = torch.Generator().manual_seed(1)
+    original = 0.3 + 0.4 * torch.rand((3, 96, 96), generator=generator)
+    smooth = torch.nn.functional.avg_pool2d(original[None], 31, stride=1, padding=15, count_include_pad=False)[0]
+    detail = original - smooth
+    tinted = (smooth * torch.tensor([1.3, 0.9, 0.7])[:, None, None] + detail).clamp(0, 1)  # a colour cast
+    fixed = keep_input_colours(tinted, original, 32)
+    assert (fixed - original).abs().mean() < 0.25 * (tinted - original).abs().mean()
+    with pytest.raises(ValueError, match="exclude each other"):
+        EngineOptions(keep_detail=True, keep_colours=True)
+
+
 def test_keep_detail_streams_like_random_access_and_keeps_every_frame(network):
     clip = make_clip(15, size=2 * SIZE)
     options = EngineOptions(window=6, overlap=2, cache_windows=64, resize=True, keep_detail=True)

@@ -131,6 +131,7 @@ def test_deflicker_rejects_an_unknown_mode(tmp_path, tiny_model):
         ({"faces": "auto"}, "Restore: faces='auto'"),
         ({"device": "tpu"}, "Restore: 'device' must be 'cpu', 'cuda' or 'cuda:N'"),
         ({"keep_detail": 2}, "Restore: 'keep_detail' must be 0 or 1"),
+        ({"keep_detail": 1, "keep_colours": 1}, "Restore: 'keep_detail' and 'keep_colours' exclude each other"),
     ],
 )
 def test_arguments_are_checked_up_front(tiny_model, arguments, message):

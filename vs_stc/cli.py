@@ -109,7 +109,8 @@ def _eval(args: argparse.Namespace) -> int:
         from .weights import default_checkpoint
 
         model = args.model or default_checkpoint(args.filter_task, args.mode)
-        process = model_processor(load_model(model, device=args.device, dtype=args.precision), args.keep_detail)
+        process = model_processor(load_model(model, device=args.device, dtype=args.precision), args.keep_detail,
+                                  args.keep_colours)
     results, curves = evaluate(args.clip, args.reference, process, args.filter_task or "restore", args.mode,
                                args.window, args.overlap)
     if args.json:

@@ -62,8 +62,8 @@ class BundledModel:
 BUNDLED: dict[str, BundledModel] = {
     model.name: model
     for model in (
-        BundledModel("tiny-bfvr", "tiny-bfvr.safetensors", "small face restoration model, 128 x 128 (offline)"),
-        BundledModel("tiny-deflicker", "tiny-deflicker.safetensors", "small brightness deflicker model, 128 x 128 (offline)"),
+        BundledModel("tiny-bfvr", "tiny-bfvr.safetensors", "small face restoration model, 64 x 64 (offline)"),
+        BundledModel("tiny-deflicker", "tiny-deflicker.safetensors", "small brightness deflicker model, 64 x 64 (offline)"),
     )
 }
 SOURCE_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"

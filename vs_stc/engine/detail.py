@@ -1,10 +1,17 @@
-"""Keep-detail mode: the model decides each frame's brightness, the input keeps its detail.
+"""Splitting an output frame's spatial frequencies between the model and the input.
 
-A deflicker model re-renders every frame through its codebooks, so a small model (or any model on
-frames larger than its resolution) also loses fine detail. Flicker lives in low spatial
-frequencies, so the input frame multiplied by the ratio of the two frames' blurred luma takes the
-model's brightness and nothing else. The blur is set at the model's own resolution (sigma of
-1/16 of the frame), where its output is trustworthy."""
+- Keep detail (for deflicker): the model decides each frame's brightness, the input keeps its
+  detail. A deflicker model re-renders every frame through its codebooks, so a small model (or
+  any model on frames larger than its resolution) also loses fine detail. Flicker lives in low
+  spatial frequencies, so the input frame multiplied by the ratio of the two frames' blurred luma
+  takes the model's brightness and nothing else.
+- Keep colours (for restoration): the model supplies detail, the input its colours and shading.
+  Blur and compression leave an input's low frequencies nearly intact, while a codebook model
+  (a small one especially) can shift colours; adding the difference of the two frames' blurred
+  versions puts the input's low frequencies back (the "colour fix" of diffusion upscalers).
+
+The blur runs at the model's own resolution (Gaussian, sigma 1/16 of the frame), where its output
+is trustworthy, and is scaled back to the frame size."""
 
 from __future__ import annotations
 
@@ -16,21 +23,28 @@ GAIN_LIMITS = (0.2, 5.0)  # a gain beyond this is a black or clipped frame, not 
 EPSILON = 1.0 / 255
 
 
-def _blurred_luma(frame: torch.Tensor, resolution: int) -> torch.Tensor:
-    """(3, H, W) -> (1, 1, resolution, resolution): luma at the model's scale, Gaussian-blurred."""
-    luma = torch.einsum("chw,c->hw", frame, frame.new_tensor(LUMA))[None, None]
-    small = F.interpolate(luma, size=(resolution, resolution), mode="area")
+def _low_pass(planes: torch.Tensor, resolution: int) -> torch.Tensor:
+    """(C, H, W) -> (C, H, W): Gaussian-blurred at the model's scale, scaled back to H x W."""
+    small = F.interpolate(planes[:, None], size=(resolution, resolution), mode="area")
     sigma = resolution / 16
     radius = int(3 * sigma)
-    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=frame.dtype) / sigma) ** 2)
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=planes.dtype) / sigma) ** 2)
     taps /= taps.sum()
     padded = F.pad(small, (radius, radius, radius, radius), mode="replicate")
-    rows = F.conv2d(padded, taps.view(1, 1, 1, -1))
-    return F.conv2d(rows, taps.view(1, 1, -1, 1))
+    blurred = F.conv2d(F.conv2d(padded, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))
+    return F.interpolate(blurred, size=planes.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+
+
+def _luma(frame: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("chw,c->hw", frame, frame.new_tensor(LUMA))[None]
 
 
 def keep_input_detail(restored: torch.Tensor, original: torch.Tensor, resolution: int) -> torch.Tensor:
     """``original`` (3, H, W) in [0, 1] with the local brightness of ``restored`` (same shape)."""
-    gain = (_blurred_luma(restored, resolution) + EPSILON) / (_blurred_luma(original, resolution) + EPSILON)
-    gain = F.interpolate(gain.clamp_(*GAIN_LIMITS), size=original.shape[-2:], mode="bilinear", align_corners=False)
-    return (original * gain[0]).clamp_(0, 1)
+    gain = (_low_pass(_luma(restored), resolution) + EPSILON) / (_low_pass(_luma(original), resolution) + EPSILON)
+    return (original * gain.clamp_(*GAIN_LIMITS)).clamp_(0, 1)
+
+
+def keep_input_colours(restored: torch.Tensor, original: torch.Tensor, resolution: int) -> torch.Tensor:
+    """``restored`` (3, H, W) in [0, 1] with the low frequencies of ``original`` (same shape)."""
+    return (restored + _low_pass(original, resolution) - _low_pass(restored, resolution)).clamp_(0, 1)

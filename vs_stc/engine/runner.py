@@ -17,7 +17,7 @@ import torch
 
 from ..models import STCNet
 from .cache import WindowCache
-from .detail import keep_input_detail
+from .detail import keep_input_colours, keep_input_detail
 from .exchange import Frame, HostExchange, SampleFormat, exchange_for, frame_shape
 from .planning import Contribution, Plan, Window, plan, shot_window_starts, validate
 from .resizing import check_size, resize_frames
@@ -29,7 +29,8 @@ ReadFrames = Callable[[Sequence[int]], Sequence[Frame]]
 class EngineOptions:
     """Window length and overlap (even; overlap < window), cache bounds, whether square frames
     of another size are resized to the model's resolution and back, and whether output frames
-    keep the input's detail and take only their brightness from the model (detail.py)."""
+    keep the input's detail (brightness from the model) or its colours (detail from the model);
+    see detail.py."""
 
     window: int = 24
     overlap: int = 8
@@ -37,9 +38,18 @@ class EngineOptions:
     cache_bytes: int = 1 << 30
     resize: bool = False
     keep_detail: bool = False
+    keep_colours: bool = False
 
     def __post_init__(self) -> None:
         validate(self.window, self.overlap)
+        if self.keep_detail and self.keep_colours:
+            raise ValueError("keep detail and keep colours exclude each other: the first takes only brightness "
+                             "from the model, the second everything but colours")
+
+    @property
+    def uses_input_frames(self) -> bool:
+        """Whether finishing an output frame needs its input frame too."""
+        return self.keep_detail or self.keep_colours
 
 
 class WindowRunner:
@@ -70,18 +80,19 @@ class WindowRunner:
     def finish(self, contributions: Sequence[Contribution], outputs: Sequence[torch.Tensor], size: int,
                original: Frame | None = None) -> torch.Tensor:
         """Blends one output frame from its windows' outputs and scales it to the input size;
-        in keep-detail mode ``original`` (the input frame) supplies everything but brightness."""
+        in the keep modes ``original`` (the input frame) supplies its detail or its colours."""
         first, *rest = zip(contributions, outputs)
         frame = first[1][:, first[0].offset] * first[0].weight
         for contribution, output in rest:
             frame.add_(output[:, contribution.offset], alpha=contribution.weight)
         frame = resize_frames(frame, size)
-        if not self.options.keep_detail:
+        if not self.options.uses_input_frames:
             return frame
         if original is None:
-            raise ValueError("keep-detail mode needs the input frame")
+            raise ValueError("keep detail / keep colours need the input frame")
         source = HostExchange(torch.device("cpu"), torch.float32).upload([original], self.fmt)[0, :, 0]
-        return keep_input_detail(frame, source, self.resolution)
+        combine = keep_input_detail if self.options.keep_detail else keep_input_colours
+        return combine(frame, source, self.resolution)
 
 
 class RandomAccessRestorer:
@@ -115,7 +126,7 @@ class RandomAccessRestorer:
         """Output frame ``n`` as (3, H, W) float32 in [0, 1] at the input size."""
         contributions = self.plan.contributions(n)
         outputs = [self.window_output(c.window, read) for c in contributions]
-        original = (read or self.read)([n])[0] if self.runner.options.keep_detail else None
+        original = (read or self.read)([n])[0] if self.runner.options.uses_input_frames else None
         return self.runner.finish(contributions, outputs, self.size, original)
 
 
@@ -145,7 +156,7 @@ class _ShotStream:
         self.runner, self.size = runner, size
         self.window, self.stride = runner.options.window, runner.options.window - runner.options.overlap
         self.inputs: deque[Frame] = deque(maxlen=self.window)
-        self.unemitted: deque[Frame] = deque()  # keep-detail mode: the inputs of frames not yet out
+        self.unemitted: deque[Frame] = deque()  # keep modes: the inputs of frames not yet out
         self.outputs: dict[int, torch.Tensor] = {}
         self.released: int | None = None  # start of the latest window whose output was dropped
         self.latest: int = -1  # start of the latest window computed
@@ -153,7 +164,7 @@ class _ShotStream:
 
     def push(self, frame: Frame) -> Iterator[torch.Tensor]:
         self.inputs.append(frame)
-        if self.runner.options.keep_detail:
+        if self.runner.options.uses_input_frames:
             self.unemitted.append(frame)
         self.received += 1
         start = self.received - self.window
@@ -186,7 +197,7 @@ class _ShotStream:
         while self.emitted < end:
             contributions = local.contributions(self.emitted)
             outputs = [self.outputs[local.windows[c.window].start] for c in contributions]
-            original = self.unemitted.popleft() if self.runner.options.keep_detail else None
+            original = self.unemitted.popleft() if self.runner.options.uses_input_frames else None
             yield self.runner.finish(contributions, outputs, self.size, original)
             self.emitted += 1
         for start in sorted(s for s in self.outputs if s + self.window <= self.emitted):

@@ -112,7 +112,7 @@ def plot(curves: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     plt.close(figure)
 
 
-def model_processor(network, keep_detail: bool = False) -> Processor:
+def model_processor(network, keep_detail: bool = False, keep_colours: bool = False) -> Processor:
     """Runs a loaded network over a whole clip through the streaming engine."""
     from ffmpeg_filter.restoring import StreamRestorer
 
@@ -122,7 +122,7 @@ def model_processor(network, keep_detail: bool = False) -> Processor:
 
     def process(clip: np.ndarray, window: int, overlap: int) -> np.ndarray:
         restore = StreamRestorer(network, EngineOptions(window=window, overlap=overlap, resize=True,
-                                                        keep_detail=keep_detail))
+                                                        keep_detail=keep_detail, keep_colours=keep_colours))
         frames = ([frame[..., c] for c in range(3)] for frame in clip)
         return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restore(frames, fmt)])
 

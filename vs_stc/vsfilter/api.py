@@ -38,6 +38,7 @@ def restore(
     precision: str | None = None,
     faces: str = "aligned",
     keep_detail: bool = False,
+    keep_colours: bool = False,
 ) -> vs.VideoNode:
     """Blind face video restoration of aligned square face crops (any size; run at the model's
     resolution and scaled back). Output: the input's format, length, rate and props, plus STC* props.
@@ -46,9 +47,10 @@ def restore(
     model run and frames crossfaded between runs (even). precision: 'fp32', 'bf16' or 'fp16'
     (default: fp16 for RGBH on CUDA, else fp32). faces: 'aligned' (auto detection comes later).
     keep_detail: keep the input's detail and take only brightness from the model (for deflicker).
+    keep_colours: keep the input's colours and shading, take detail from the model (for restoring).
     """
     return _filter("Restore", clip, model, device=device, window=window, overlap=overlap,
-                   precision=precision, faces=faces, keep_detail=keep_detail)
+                   precision=precision, faces=faces, keep_detail=keep_detail, keep_colours=keep_colours)
 
 
 def deflicker(
@@ -61,9 +63,10 @@ def deflicker(
     precision: str | None = None,
     faces: str = "aligned",
     keep_detail: bool = False,
+    keep_colours: bool = False,
 ) -> vs.VideoNode:
     """Removes flicker: mode 'brightness' (the deflicker checkpoint) or 'pixel' (deflicker-pixel).
     ``model`` overrides the checkpoint; the other arguments are those of :func:`restore`."""
     model = deflicker_model("Deflicker", mode, model)
     return _filter("Deflicker", clip, model, device=device, window=window, overlap=overlap,
-                   precision=precision, faces=faces, keep_detail=keep_detail)
+                   precision=precision, faces=faces, keep_detail=keep_detail, keep_colours=keep_colours)

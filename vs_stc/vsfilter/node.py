@@ -80,7 +80,7 @@ def build(clip: vs.VideoNode, network: STCNet, options: FilterOptions) -> vs.Vid
     rgb = to_rgb(clip, matrix)
     fmt = sample_format(rgb.format)
     engine_options = EngineOptions(window=options.window, overlap=options.overlap, resize=True,
-                                   keep_detail=options.keep_detail)
+                                   keep_detail=options.keep_detail, keep_colours=options.keep_colours)
     runner = WindowRunner(network, fmt, engine_options)
     restorer = RandomAccessRestorer(runner, rgb.num_frames, (rgb.height, rgb.width), cuts=scene_cuts(clip))
     reach = options.window - 1  # a frame's windows never read further than this from it
@@ -91,6 +91,7 @@ def build(clip: vs.VideoNode, network: STCNet, options: FilterOptions) -> vs.Vid
         "STCWindow": options.window,
         "STCOverlap": options.overlap,
         "STCKeepDetail": int(options.keep_detail),
+        "STCKeepColours": int(options.keep_colours),
         **({"STCAssumedMatrix": matrix} if assumed else {}),
     }
 

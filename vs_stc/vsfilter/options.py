@@ -23,6 +23,7 @@ class FilterOptions:
     precision: str
     faces: str
     keep_detail: bool = False
+    keep_colours: bool = False
 
 
 def _text(value: object) -> object:
@@ -57,6 +58,7 @@ def parse_options(
     precision: object = None,
     faces: object = "aligned",
     keep_detail: object = False,
+    keep_colours: object = False,
     clip: vs.VideoNode,
 ) -> FilterOptions:
     model, device, precision, faces = (_text(v) for v in (model, device, precision, faces))
@@ -90,9 +92,12 @@ def parse_options(
             f"{func_name}: faces='auto' (detect, align and paste back faces) is not available yet; "
             "give aligned square face crops and faces='aligned'"
         )
-    if keep_detail not in (0, 1):  # also True / False
-        raise vs.Error(f"{func_name}: 'keep_detail' must be 0 or 1 (False or True), not {keep_detail!r}")
-    return FilterOptions(model, device, window, overlap, precision, faces, bool(keep_detail))
+    for name, value in (("keep_detail", keep_detail), ("keep_colours", keep_colours)):
+        if value not in (0, 1):  # also True / False
+            raise vs.Error(f"{func_name}: '{name}' must be 0 or 1 (False or True), not {value!r}")
+    if keep_detail and keep_colours:
+        raise vs.Error(f"{func_name}: 'keep_detail' and 'keep_colours' exclude each other; choose one")
+    return FilterOptions(model, device, window, overlap, precision, faces, bool(keep_detail), bool(keep_colours))
 
 
 def deflicker_model(func_name: str, mode: object, model: object) -> str:

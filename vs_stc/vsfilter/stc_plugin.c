@@ -109,7 +109,7 @@ static void VS_CC register_handler(const VSMap *in, VSMap *out, void *userData, 
 
 static const char *COMMON_ARGS =
     "model:data:opt;device:data:opt;window:int:opt;overlap:int:opt;precision:data:opt;faces:data:opt;"
-    "keep_detail:int:opt;";
+    "keep_detail:int:opt;keep_colours:int:opt;";
 
 static PublicFunction *public_function(BridgeState *state, const char *name) {
     PublicFunction *function = (PublicFunction *)malloc(sizeof(PublicFunction));
