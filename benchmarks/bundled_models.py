@@ -39,15 +39,18 @@ def main() -> None:
     args = parser.parse_args()
     clips = [held_out_clip(seed, FRAMES, SIZE) for seed in range(args.clips)]
     restore = model_processor(load_model("tiny-bfvr"))
+    restore_colours = model_processor(load_model("tiny-bfvr"), keep_colours=True)
     deflicker = model_processor(load_model("tiny-deflicker"))
     deflicker_detail = model_processor(load_model("tiny-deflicker"), keep_detail=True)
 
-    rows: dict[str, list[dict[str, float]]] = {"clean": [], "degraded (bfvr)": [], "tiny-bfvr": []}
+    rows: dict[str, list[dict]] = {"clean": [], "degraded (bfvr)": [], "tiny-bfvr": [], "tiny-bfvr --keep-colours": []}
     for seed, clean in enumerate(clips):
         degraded = degrade(clean, "bfvr", seed=seed)
         rows["clean"].append(clip_metrics(clean, clean, WINDOW, OVERLAP))
         rows["degraded (bfvr)"].append(clip_metrics(degraded, clean, WINDOW, OVERLAP))
         rows["tiny-bfvr"].append(clip_metrics(restore(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
+        rows["tiny-bfvr --keep-colours"].append(
+            clip_metrics(restore_colours(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
     report(f"tiny-bfvr on {len(clips)} held-out clips ({FRAMES} frames, {SIZE} px), means:", rows)
 
     rows = {"degraded (brightness flicker)": [], "ffmpeg deflicker": [], "tiny-deflicker": [],
@@ -55,9 +58,11 @@ def main() -> None:
     for seed, clean in enumerate(clips):
         degraded = degrade(clean, "brightness", seed=seed)
         rows["degraded (brightness flicker)"].append(clip_metrics(degraded, clean, WINDOW, OVERLAP))
-        rows["ffmpeg deflicker"].append(clip_metrics(ffmpeg_deflicker(degraded, Fraction(25)), clean, WINDOW, OVERLAP))
+        rows["ffmpeg deflicker"].append(
+            clip_metrics(ffmpeg_deflicker(degraded, Fraction(25)), clean, WINDOW, OVERLAP))
         rows["tiny-deflicker"].append(clip_metrics(deflicker(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
-        rows["tiny-deflicker --keep-detail"].append(clip_metrics(deflicker_detail(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
+        rows["tiny-deflicker --keep-detail"].append(
+            clip_metrics(deflicker_detail(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
     report(f"tiny-deflicker on the same {len(clips)} clips, means "
            "(PSNR per frame is capped at 100 dB, so untouched frames lift the input's figure):", rows)
 

@@ -1,17 +1,18 @@
 """Splitting an output frame's spatial frequencies between the model and the input.
 
-- Keep detail (for deflicker): the model decides each frame's brightness, the input keeps its
-  detail. A deflicker model re-renders every frame through its codebooks, so a small model (or
-  any model on frames larger than its resolution) also loses fine detail. Flicker lives in low
-  spatial frequencies, so the input frame multiplied by the ratio of the two frames' blurred luma
-  takes the model's brightness and nothing else.
+- Keep detail (for brightness deflicker): the model decides each frame's brightness, the input
+  keeps everything else. A deflicker model re-renders every frame through its codebooks, so a
+  small model (or any model on frames larger than its resolution) also loses fine detail and may
+  shift local shading. Brightness flicker scales whole frames, so the input frame multiplied by
+  the ratio of the two frames' mean luma takes the model's brightness and nothing else (a local,
+  blurred ratio was tried first: it also copied the small model's shading errors).
 - Keep colours (for restoration): the model supplies detail, the input its colours and shading.
   Blur and compression leave an input's low frequencies nearly intact, while a codebook model
   (a small one especially) can shift colours; adding the difference of the two frames' blurred
   versions puts the input's low frequencies back (the "colour fix" of diffusion upscalers).
 
-The blur runs at the model's own resolution (Gaussian, sigma 1/16 of the frame), where its output
-is trustworthy, and is scaled back to the frame size."""
+The colour blur runs at the model's own resolution (Gaussian, sigma 1/16 of the frame), where its
+output is trustworthy, and is scaled back to the frame size."""
 
 from __future__ import annotations
 
@@ -36,13 +37,13 @@ def _low_pass(planes: torch.Tensor, resolution: int) -> torch.Tensor:
 
 
 def _luma(frame: torch.Tensor) -> torch.Tensor:
-    return torch.einsum("chw,c->hw", frame, frame.new_tensor(LUMA))[None]
+    return torch.einsum("chw,c->hw", frame, frame.new_tensor(LUMA))
 
 
-def keep_input_detail(restored: torch.Tensor, original: torch.Tensor, resolution: int) -> torch.Tensor:
-    """``original`` (3, H, W) in [0, 1] with the local brightness of ``restored`` (same shape)."""
-    gain = (_low_pass(_luma(restored), resolution) + EPSILON) / (_low_pass(_luma(original), resolution) + EPSILON)
-    return (original * gain.clamp_(*GAIN_LIMITS)).clamp_(0, 1)
+def keep_input_detail(restored: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """``original`` (3, H, W) in [0, 1] at the mean brightness of ``restored`` (same shape)."""
+    gain = (_luma(restored).mean() + EPSILON) / (_luma(original).mean() + EPSILON)
+    return (original * gain.clamp(*GAIN_LIMITS)).clamp_(0, 1)
 
 
 def keep_input_colours(restored: torch.Tensor, original: torch.Tensor, resolution: int) -> torch.Tensor:

@@ -91,8 +91,9 @@ class WindowRunner:
         if original is None:
             raise ValueError("keep detail / keep colours need the input frame")
         source = HostExchange(torch.device("cpu"), torch.float32).upload([original], self.fmt)[0, :, 0]
-        combine = keep_input_detail if self.options.keep_detail else keep_input_colours
-        return combine(frame, source, self.resolution)
+        if self.options.keep_detail:
+            return keep_input_detail(frame, source)
+        return keep_input_colours(frame, source, self.resolution)
 
 
 class RandomAccessRestorer:
