@@ -14,8 +14,9 @@ def test_demo_runs_the_bundled_models_and_reports_their_figures(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     psnr = [float(x) for x in re.findall(r"PSNR +([\d.]+) dB", result.stdout)]
-    assert len(psnr) == 6  # input and output of each of the three runs
-    assert psnr[1] > psnr[0]  # tiny-bfvr improves on the degraded input
+    flicker = [float(x) for x in re.findall(r"flicker index +([\d.]+)", result.stdout)]
+    assert len(psnr) == 6 and len(flicker) == 7  # the clean clip, then input and output of three runs
+    assert flicker[4] < 0.5 * flicker[3] and flicker[6] < 0.5 * flicker[5]  # tiny-deflicker, both ways
     stills = sorted(tmp_path.glob("*.png"))
     assert len(stills) == 9
     with av.open(str(stills[0])) as container:

@@ -15,7 +15,7 @@ import torch
 
 import vs_stc
 from vs_stc import weights
-from vs_stc.errors import DownloadError
+from vs_stc.errors import DownloadError, STCError
 
 from conftest import TINY
 
@@ -179,3 +179,13 @@ def test_weights_command_downloads_verifies_and_converts(server, tmp_path, parit
 
     unknown = _stc("weights", "download", "nope", env=env)
     assert unknown.returncode == 1 and "unknown checkpoint 'nope'" in unknown.stderr
+
+
+def test_bundled_models_need_no_download_and_a_missing_one_says_where_to_get_it(tmp_path, monkeypatch, bundled_bfvr):
+    listed = _stc("weights", "list", env={})
+    assert listed.returncode == 0 and "tiny-bfvr" in listed.stdout and "missing" not in listed.stdout
+    verified = _stc("weights", "verify", bundled_bfvr, "tiny-deflicker", env={})
+    assert verified.returncode == 0 and "tiny-bfvr: ok, bundled" in verified.stdout, verified.stdout
+    monkeypatch.setenv("STC_BUNDLED_WEIGHTS", str(tmp_path))
+    with pytest.raises(STCError, match="ships in the weights/ folder of a vs-stc source checkout"):
+        vs_stc.load_model("tiny-bfvr")
