@@ -2,7 +2,8 @@
 
 Every clip of a face never used in training (Grace Hopper, animated by vs_stc.training.portraits
 with seeds 0..N-1), degraded by `stc degrade` with the clip's index as seed, then run through the
-streaming engine (window 24, overlap 8) exactly as the pipe filter and `stc restore` run it.
+streaming engine exactly as the pipe filter and `stc restore` run it, at window 4 / overlap 2
+(the length the tiny models were trained on) and at the engine's default 24 / 8.
 
     ../.venv/bin/python bundled_models.py [--clips 8]
 """
@@ -15,14 +16,16 @@ from fractions import Fraction
 import numpy as np
 
 from vs_stc.evaluation.degrade import degrade
-from vs_stc.evaluation.report import clip_metrics, ffmpeg_deflicker, model_processor
+from vs_stc.evaluation.report import Processor, clip_metrics, ffmpeg_deflicker, model_processor
 from vs_stc.loading import load_model
 from vs_stc.training.portraits import held_out_clip
 
-FRAMES, SIZE, WINDOW, OVERLAP = 48, 128, 24, 8
+FRAMES, SIZE = 48, 128
+WINDOWS = ((4, 2), (24, 8))  # the tiny models' training length, and the engine's default
 
 
 def report(title: str, rows: dict[str, list[dict]]) -> None:
+    """Seam scores of whole-clip rows (inputs, baselines) use window 4 boundaries."""
     print(f"\n{title}\n| clip | PSNR (dB) | SSIM | warping error | luma flicker index | seam score |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, values in rows.items():
@@ -33,40 +36,41 @@ def report(title: str, rows: dict[str, list[dict]]) -> None:
         print(f"| {name} | {' | '.join(cells)} |")
 
 
+def run_rows(clips: list[np.ndarray], kind: str, baselines: dict[str, Processor],
+             filters: dict[str, Processor]) -> dict[str, list[dict]]:
+    """Each clip degraded by ``kind`` (seed: its index), then every baseline (whole clip) and
+    every filter at each of WINDOWS; per-clip metrics by row name."""
+    rows: dict[str, list[dict]] = {}
+    for seed, clean in enumerate(clips):
+        degraded = degrade(clean, kind, seed=seed)
+        for name, make in {f"degraded ({kind})": lambda clip: clip, **baselines}.items():
+            rows.setdefault(name, []).append(clip_metrics(make(degraded), clean, *WINDOWS[0]))
+        for name, process in filters.items():
+            for window, overlap in WINDOWS:
+                rows.setdefault(f"{name}, window {window} / {overlap}", []).append(
+                    clip_metrics(process(degraded, window, overlap), clean, window, overlap))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=8)
     args = parser.parse_args()
     clips = [held_out_clip(seed, FRAMES, SIZE) for seed in range(args.clips)]
-    restore = model_processor(load_model("tiny-bfvr"))
-    restore_colours = model_processor(load_model("tiny-bfvr"), keep_colours=True)
-    deflicker = model_processor(load_model("tiny-deflicker"))
-    deflicker_detail = model_processor(load_model("tiny-deflicker"), keep_detail=True)
+    bfvr, deflicker = load_model("tiny-bfvr"), load_model("tiny-deflicker")
 
-    rows: dict[str, list[dict]] = {"clean": [], "degraded (bfvr)": [], "tiny-bfvr": [], "tiny-bfvr --keep-colours": []}
-    for seed, clean in enumerate(clips):
-        degraded = degrade(clean, "bfvr", seed=seed)
-        rows["clean"].append(clip_metrics(clean, clean, WINDOW, OVERLAP))
-        rows["degraded (bfvr)"].append(clip_metrics(degraded, clean, WINDOW, OVERLAP))
-        rows["tiny-bfvr"].append(clip_metrics(restore(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
-        rows["tiny-bfvr --keep-colours"].append(
-            clip_metrics(restore_colours(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
+    rows = run_rows(clips, "bfvr", {}, {"tiny-bfvr": model_processor(bfvr),
+                                        "tiny-bfvr --keep-colours": model_processor(bfvr, keep_colours=True)})
     report(f"tiny-bfvr on {len(clips)} held-out clips ({FRAMES} frames, {SIZE} px), means:", rows)
 
-    rows = {"degraded (brightness flicker)": [], "ffmpeg deflicker": [], "tiny-deflicker": [],
-            "tiny-deflicker --keep-detail": []}
-    for seed, clean in enumerate(clips):
-        degraded = degrade(clean, "brightness", seed=seed)
-        rows["degraded (brightness flicker)"].append(clip_metrics(degraded, clean, WINDOW, OVERLAP))
-        rows["ffmpeg deflicker"].append(
-            clip_metrics(ffmpeg_deflicker(degraded, Fraction(25)), clean, WINDOW, OVERLAP))
-        rows["tiny-deflicker"].append(clip_metrics(deflicker(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
-        rows["tiny-deflicker --keep-detail"].append(
-            clip_metrics(deflicker_detail(degraded, WINDOW, OVERLAP), clean, WINDOW, OVERLAP))
+    rows = run_rows(clips, "brightness", {"ffmpeg deflicker": lambda clip: ffmpeg_deflicker(clip, Fraction(25))},
+                    {"tiny-deflicker": model_processor(deflicker),
+                     "tiny-deflicker --keep-detail": model_processor(deflicker, keep_detail=True)})
     report(f"tiny-deflicker on the same {len(clips)} clips, means "
            "(PSNR per frame is capped at 100 dB, so untouched frames lift the input's figure):", rows)
 
     # Window seams with trained weights: short windows so a 48-frame clip has many boundaries.
+    restore = model_processor(bfvr)
     rows = {"tiny-bfvr, window 8, hard cuts (overlap 0)": [], "tiny-bfvr, window 8, crossfade (overlap 4)": []}
     for seed, clean in enumerate(clips):
         degraded = degrade(clean, "bfvr", seed=seed)
