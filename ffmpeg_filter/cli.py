@@ -88,6 +88,10 @@ def install_stop_request() -> threading.Event:
     return stop
 
 
+# What FFmpeg may put in the pipe without losing anything (its NUT muxer defaults to lossy mpeg4).
+LOSSLESS_CODECS = {"rawvideo", "ffv1", "ffvhuff", "huffyuv", "utvideo", "magicyuv", "png", "qtrle", "v210", "r210"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -109,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     video = source.streams.video[0] if source.streams.video else None
+    if video and video.codec_context.name not in LOSSLESS_CODECS and not args.quiet:
+        print(f"{PROGRAM}: note: the video arrives as {video.codec_context.name}, a lossy encoding made just for the "
+              "pipe; add -c:v rawvideo (or ffv1) before -f nut upstream to keep that quality", file=sys.stderr)
     progress = Progress(video.frames or None if video else None, enabled=not args.quiet)
     try:
         with source, av.open(sys.stdout.buffer, mode="w", format=container_format) as sink:

@@ -12,7 +12,7 @@ from vs_stc.engine import EngineOptions, Frame, SampleFormat, WindowRunner, stre
 from vs_stc.engine.resizing import check_size
 from vs_stc.errors import STCError
 from vs_stc.loading import PRECISIONS, load_model
-from vs_stc.weights import DEFLICKER_MODES, default_checkpoint
+from vs_stc.weights import DEFLICKER_MODES, default_checkpoint, window_for
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class ModelOptions:
     mode: str = "brightness"
     model: str | None = None
     device: str = "cpu"
-    window: int = 24
-    overlap: int = 8
+    window: int | None = None  # None: the model's own (weights.window_for)
+    overlap: int | None = None
     precision: str = "fp32"
     faces: str = "aligned"
     keep_detail: bool = False
@@ -42,8 +42,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--model", help="checkpoint name or path (default: bfvr for restore, by --mode for deflicker)")
     group.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    group.add_argument("--window", type=int, default=24, help="frames per model run, even (default: 24)")
-    group.add_argument("--overlap", type=int, default=8, help="frames crossfaded between runs, even (default: 8)")
+    group.add_argument("--window", type=int,
+                       help="frames per model run, even (default: the model's own: 24, or 4 for the tiny models)")
+    group.add_argument("--overlap", type=int,
+                       help="frames crossfaded between runs, even (default: the model's own: 8, or 2 for the tiny ones)")
     group.add_argument("--precision", choices=list(PRECISIONS), default="fp32", help="default: fp32")
     group.add_argument("--faces", choices=["aligned", "auto"], default="aligned",
                        help="aligned: the frames are square face crops (resized to the model's size and back)")
@@ -75,7 +77,8 @@ def restorer_from(options: ModelOptions) -> StreamRestorer:
     if options.task == "deflicker" and options.mode not in DEFLICKER_MODES:
         raise STCError(f"--mode must be one of {', '.join(DEFLICKER_MODES)}")
     try:
-        engine = EngineOptions(window=options.window, overlap=options.overlap, resize=True,
+        window, overlap = window_for(options.checkpoint, options.window, options.overlap)
+        engine = EngineOptions(window=window, overlap=overlap, resize=True,
                                keep_detail=options.keep_detail, keep_colours=options.keep_colours)
     except ValueError as error:
         raise STCError(f"--window/--overlap: {error}") from None

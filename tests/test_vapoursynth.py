@@ -167,6 +167,17 @@ def test_output_keeps_format_length_rate_and_props(tiny_model, fmt):
     assert frame_bytes(frame) != frame_bytes(source.get_frame(3))
 
 
+def test_models_run_at_their_own_window_unless_told_otherwise(tiny_model):
+    from vs_stc.weights import window_for
+
+    clip = vs.core.std.BlankClip(format=vs.RGB24, width=SIZE, height=SIZE, length=8)
+    props = vs.core.stc.Restore(clip, model=tiny_model).get_frame(0).props
+    assert (props["STCWindow"], props["STCOverlap"]) == (4, 2)  # what the tiny models were trained on
+    props = vs.core.stc.Restore(clip, model=tiny_model, window=6).get_frame(0).props
+    assert (props["STCWindow"], props["STCOverlap"]) == (6, 2)
+    assert window_for("bfvr") == (24, 8) and window_for("model.pth", 8) == (8, 8)
+
+
 def test_keep_detail_keeps_the_input_detail(bundled_deflicker):
     sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving

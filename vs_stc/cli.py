@@ -116,16 +116,17 @@ def _eval(args: argparse.Namespace) -> int:
 
     from .evaluation.report import evaluate, model_processor, plot, table
 
-    process = None
+    from .weights import default_checkpoint, window_for
+
+    process, model = None, args.model or ""
     if args.filter_task:
         from .loading import load_model
-        from .weights import default_checkpoint
 
         model = args.model or default_checkpoint(args.filter_task, args.mode)
         process = model_processor(load_model(model, device=args.device, dtype=args.precision), args.keep_detail,
                                   args.keep_colours)
     results, curves = evaluate(args.clip, args.reference, process, args.filter_task or "restore", args.mode,
-                               args.window, args.overlap)
+                               *window_for(model, args.window, args.overlap))
     if args.json:
         print(json.dumps(results if args.filter_task else results["input"], indent=2))
     else:

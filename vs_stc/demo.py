@@ -2,7 +2,7 @@
 
 Grace Hopper's portrait (held out of training) is animated into a short clip, degraded with fixed
 seeds (``stc degrade``'s bfvr and brightness-flicker kinds), and run through the streaming engine
-with ``tiny-bfvr`` and ``tiny-deflicker`` (window 4, overlap 2). Prints the quality figures against the clean clip and
+with ``tiny-bfvr`` and ``tiny-deflicker`` at their own window (4, overlap 2). Prints the quality figures against the clean clip and
 writes side-by-side stills (degraded | output | clean).
 """
 
@@ -19,9 +19,9 @@ from .evaluation.report import model_processor
 from .images import side_by_side, write_png
 from .loading import load_model
 from .training.portraits import held_out_clip
+from .weights import window_for
 
 DEMO_FRAMES = 48
-WINDOW, OVERLAP = 4, 2  # the length the tiny models were trained on: they do best there
 STILL_FRAMES = (0, 20, 40)
 RUNS = (  # title, model, degradation, keep-detail
     ("restore", "tiny-bfvr", "bfvr", False),
@@ -45,7 +45,7 @@ def run_demo(output: Path) -> list[Path]:
         degraded = degrade(clean, kind, seed=0)
         process = model_processor(load_model(model), keep_detail=keep_detail)
         start = time.perf_counter()
-        restored = process(degraded, WINDOW, OVERLAP)
+        restored = process(degraded, *window_for(model))
         seconds = time.perf_counter() - start
         print(f"{title} ({model}, {seconds:.1f} s):")
         print(f"  {kind + ' input:':24} {_figures(degraded, clean)}")

@@ -52,20 +52,33 @@ REGISTRY: dict[str, CheckpointSpec] = {
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A small model trained by this project; the file carries its config and works offline."""
+    """A small model trained by this project; the file carries its config and works offline.
+    ``window`` / ``overlap``: what it runs best with (the clip lengths it was trained on)."""
 
     name: str
     filename: str
     description: str
+    window: int
+    overlap: int
 
 
 BUNDLED: dict[str, BundledModel] = {
     model.name: model
     for model in (
-        BundledModel("tiny-bfvr", "tiny-bfvr.safetensors", "small face restoration model, 64 x 64 (offline)"),
-        BundledModel("tiny-deflicker", "tiny-deflicker.safetensors", "small brightness deflicker model, 64 x 64 (offline)"),
+        BundledModel("tiny-bfvr", "tiny-bfvr.safetensors", "small face restoration model, 64 x 64 (offline)", 4, 2),
+        BundledModel("tiny-deflicker", "tiny-deflicker.safetensors", "small brightness deflicker model, 64 x 64 (offline)",
+                     4, 2),
     )
 }
+DEFAULT_WINDOW, DEFAULT_OVERLAP = 24, 8  # the released models' training clips are 24 frames
+
+
+def window_for(model: str, window: int | None = None, overlap: int | None = None) -> tuple[int, int]:
+    """The window and overlap to run ``model`` with: what the caller gave, else the model's own
+    (a bundled model's, else 24 / 8 as the released models use)."""
+    bundled = BUNDLED.get(model)
+    preferred = (bundled.window, bundled.overlap) if bundled else (DEFAULT_WINDOW, DEFAULT_OVERLAP)
+    return (preferred[0] if window is None else window, preferred[1] if overlap is None else overlap)
 SOURCE_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 

@@ -33,8 +33,8 @@ def restore(
     clip: vs.VideoNode,
     model: str = "bfvr",
     device: str = "cpu",
-    window: int = 24,
-    overlap: int = 8,
+    window: int | None = None,
+    overlap: int | None = None,
     precision: str | None = None,
     faces: str = "aligned",
     keep_detail: bool = False,
@@ -44,7 +44,8 @@ def restore(
     resolution and scaled back). Output: the input's format, length, rate and props, plus STC* props.
 
     model: checkpoint name or path. device: 'cpu', 'cuda' or 'cuda:N'. window / overlap: frames per
-    model run and frames crossfaded between runs (even). precision: 'fp32', 'bf16' or 'fp16'
+    model run and frames crossfaded between runs (even; default: the model's own, 24 / 8, or 4 / 2
+    for the tiny models). precision: 'fp32', 'bf16' or 'fp16'
     (default: fp16 for RGBH on CUDA, else fp32). faces: 'aligned' (auto detection comes later).
     keep_detail: keep the input's detail and take only brightness from the model (for deflicker).
     keep_colours: keep the input's colours and shading, take detail from the model (for restoring).
@@ -58,8 +59,8 @@ def deflicker(
     mode: str = "brightness",
     model: str | None = None,
     device: str = "cpu",
-    window: int = 24,
-    overlap: int = 8,
+    window: int | None = None,
+    overlap: int | None = None,
     precision: str | None = None,
     faces: str = "aligned",
     keep_detail: bool = False,

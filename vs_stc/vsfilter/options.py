@@ -9,7 +9,7 @@ import vapoursynth as vs
 
 from ..engine.planning import validate as validate_window
 from ..loading import PRECISIONS
-from ..weights import DEFLICKER_MODES, default_checkpoint
+from ..weights import DEFLICKER_MODES, default_checkpoint, window_for
 
 FACE_MODES = ("aligned", "auto")
 
@@ -53,8 +53,8 @@ def parse_options(
     *,
     model: object,
     device: object = "cpu",
-    window: object = 24,
-    overlap: object = 8,
+    window: object = None,
+    overlap: object = None,
     precision: object = None,
     faces: object = "aligned",
     keep_detail: object = False,
@@ -71,6 +71,7 @@ def parse_options(
 
         if not torch.cuda.is_available():
             raise vs.Error(f"{func_name}: 'device' is {device!r} but PyTorch sees no CUDA device; use device='cpu'")
+    window, overlap = window_for(model, window, overlap)
     for name, value in (("window", window), ("overlap", overlap)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise vs.Error(f"{func_name}: '{name}' must be an integer number of frames, not {value!r}")
