@@ -2,8 +2,8 @@
 
 Grace Hopper's portrait (held out of training) is animated into a short clip, degraded with fixed
 seeds (``stc degrade``'s bfvr and brightness-flicker kinds), and run through the streaming engine
-with ``tiny-bfvr`` and ``tiny-deflicker`` at their own window (4, overlap 2). Prints the quality figures against the clean clip and
-writes side-by-side stills (degraded | output | clean).
+with ``tiny-bfvr`` and ``tiny-deflicker`` at their own window (4, overlap 2). Prints the quality
+figures against the clean clip and writes side-by-side stills (degraded | output | clean).
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ BUNDLED: dict[str, BundledModel] = {
                      4, 2),
     )
 }
-DEFAULT_WINDOW, DEFAULT_OVERLAP = 24, 8  # the released models' training clips are 24 frames
+DEFAULT_WINDOW, DEFAULT_OVERLAP = 24, 8  # the released models' usual windows
 
 
 def window_for(model: str, window: int | None = None, overlap: int | None = None) -> tuple[int, int]:

@@ -63,7 +63,8 @@ def parse_options(
 ) -> FilterOptions:
     model, device, precision, faces = (_text(v) for v in (model, device, precision, faces))
     if not isinstance(model, str) or not model:
-        raise vs.Error(f"{func_name}: 'model' must be a checkpoint name (tiny-bfvr, tiny-deflicker, bfvr, deflicker, deflicker-pixel) or a file path")
+        raise vs.Error(f"{func_name}: 'model' must be a checkpoint name (tiny-bfvr, tiny-deflicker, bfvr, deflicker, "
+                       "deflicker-pixel) or a file path")
     if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
         raise vs.Error(f"{func_name}: 'device' must be 'cpu', 'cuda' or 'cuda:N', not {device!r}")
     if device.startswith("cuda"):
