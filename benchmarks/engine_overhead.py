@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/engine_overhead.py [--frames 96] [--window 24] [--overlap 8]
 
-A 512 x 512 clip goes (1) through ``vs_stc.engine.stream`` with crossfaded windows, and (2) through
+A 512 x 512 clip (the held-out portrait on a camera path) goes (1) through ``vs_stc.engine.stream`` with crossfaded windows, and (2) through
 one bare model call per non-overlapping window. The engine's overhead is measured inside its own
 run (its wall time minus the time its model calls took, over that model time), so machine load
 moves it little. Also printed: frames per second and peak memory of both runs, the extra model work
@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 from measure import measured, release_freed_memory
-from vs_stc.demo import synthetic_clip
 from vs_stc.engine import EngineOptions, SampleFormat, WindowRunner, plan, stream, tensor_to_planes
 from vs_stc.engine.exchange import HostExchange
 from vs_stc.metrics import seam_score, window_boundaries
 from vs_stc.models import BFVR, STCNet
 from vs_stc.models.deterministic import deterministic_network
+from vs_stc.training.portraits import held_out_clip
 
 GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "parity" / "golden_bfvr_T4.pt"
 UINT8 = SampleFormat.of(np.uint8)
@@ -47,14 +47,14 @@ class TimedNetwork(torch.nn.Module):
             self.seconds += time.perf_counter() - start
 
 
-def padded_planes(clip: torch.Tensor) -> list[list[np.ndarray]]:
-    """(3, T, H, W) in [0, 1] -> per frame, three uint8 planes viewed inside row-padded buffers."""
-    uint8 = clip.mul(255).round().to(torch.uint8).numpy()
+def padded_planes(clip: np.ndarray) -> list[list[np.ndarray]]:
+    """(T, H, W, 3) uint8 -> per frame, three uint8 planes viewed inside row-padded buffers."""
     frames = []
-    for t in range(uint8.shape[1]):
-        buffer = np.zeros((3, uint8.shape[2], uint8.shape[3] + 64), dtype=np.uint8)
-        buffer[:, :, : uint8.shape[3]] = uint8[:, t]
-        frames.append([buffer[c, :, : uint8.shape[3]] for c in range(3)])
+    for image in clip:
+        height, width = image.shape[:2]
+        buffer = np.zeros((3, height, width + 64), dtype=np.uint8)
+        buffer[:, :, :width] = image.transpose(2, 0, 1)
+        frames.append([buffer[c, :, :width] for c in range(3)])
     return frames
 
 
@@ -93,7 +93,7 @@ def main() -> None:
         parser.error("--frames must be a multiple of --window (bare calls use whole windows)")
 
     network = deterministic_network(BFVR)
-    frames = padded_planes(synthetic_clip(frames=args.frames)[0])
+    frames = padded_planes(held_out_clip(seed=0, frames=args.frames, size=512))
     release_freed_memory()
     print(f"{args.frames} frames of 512 x 512, window {args.window}, overlap {args.overlap}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
