@@ -41,9 +41,10 @@ def run_demo(output: Path) -> list[Path]:
     print(f"vs-stc demo: {len(clean)} frames of a held-out face (Grace Hopper), 128 x 128, bundled models, CPU")
     print(f"  clean clip:              flicker index {metrics.flicker_index(clean):6.3f}")
     paths = []
+    networks = {model: load_model(model) for _, model, _, _ in RUNS}
     for title, model, kind, keep_detail in RUNS:
         degraded = degrade(clean, kind, seed=0)
-        process = model_processor(load_model(model), keep_detail=keep_detail)
+        process = model_processor(networks[model], keep_detail=keep_detail)
         start = time.perf_counter()
         restored = process(degraded, *window_for(model))
         seconds = time.perf_counter() - start
