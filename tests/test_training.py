@@ -83,6 +83,17 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, data):
     assert worst < 1e-6, worst
 
 
+def test_the_exported_average_keeps_redrawn_codewords_where_they_were_drawn(tmp_path, data):
+    # Step 0 draws both codebooks from the data and restarts unused codewords at its end. Without
+    # copying them, the averaged weights would still hold the random initial codebooks.
+    config = TrainConfig.load(write_config(tmp_path, data, steps=1, extra="restart_every = 1\n"))
+    train("stage1", config, progress=False)
+    saved = torch.load(config.output / "stage1-checkpoint.pt", weights_only=True)
+    for key in ("quantize.embedding_s.weight", "quantize.embedding_t.weight"):
+        gap = (saved["ema"][key] - saved["model"][key]).abs().max().item()
+        assert gap < 10 * config.learning_rate, (key, gap)
+
+
 def test_losses_that_need_downloads_are_refused_clearly(tmp_path, data):
     with pytest.raises(vs_stc.STCError, match="pretrained backbones"):
         TrainConfig.load(write_config(tmp_path, data, 1, "perceptual_weight = 1.0\n"))
@@ -101,13 +112,24 @@ def test_two_processes_under_torchrun_hold_identical_weights(tmp_path, data):
     assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]
 
 
+def test_dead_leaves_scenes_are_seeded_and_have_edges_at_many_scales():
+    from vs_stc.training.synthetic import dead_leaves
+
+    first, again, other = (dead_leaves(np.random.default_rng(seed), side=256) for seed in (0, 0, 1))
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    grey = first.mean(axis=2)
+    for scale in (1, 4, 16):  # neighbouring pixels differ at the finest and the coarser scales
+        small = grey[::scale, ::scale]
+        assert np.abs(np.diff(small, axis=1)).mean() > 2
+
+
 def test_portrait_clips_keep_the_held_out_identity_apart(tmp_path):
     from vs_stc.evaluation.video_io import read_video
     from vs_stc.training.portraits import write_dataset
 
-    paths = write_dataset(tmp_path, clips=1, frames=6, size=32)
+    paths = write_dataset(tmp_path, clips=1, scenes=2, frames=6, size=32)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in paths) == [
         "heldout/hopper-00.mkv", "train/astronaut-00.mkv", "train/cameraman-00.mkv", "train/chelsea-00.mkv",
-        "train/coffee-00.mkv", "train/rocket-00.mkv"]
+        "train/coffee-00.mkv", "train/leaves-00.mkv", "train/leaves-01.mkv", "train/rocket-00.mkv"]
     clip = read_video(tmp_path / "train" / "astronaut-00.mkv")[0]
     assert clip.shape == (6, 32, 32, 3) and not np.array_equal(clip[0], clip[-1])  # it moves

@@ -28,6 +28,7 @@ from .quantization import initialise_codebooks, restart_unused_codes
 from .stages import stage1_losses, stage1_trainable, stage2_losses, stage2_trainable
 
 STAGES = ("stage1", "stage2")
+CODEBOOK_KEYS = ("quantize.embedding_s.weight", "quantize.embedding_t.weight")
 
 
 class StageObjective(nn.Module):
@@ -100,13 +101,26 @@ def _track_usage(usage: torch.Tensor | None, codes: torch.Tensor, config: TrainC
     return usage.lerp_(current, 2.0 / (config.restart_every + 1))
 
 
-def _restart_unused(model: STCNet, clean: torch.Tensor, usage: torch.Tensor, step: int, world: int) -> None:
+def _restart_unused(model: STCNet, clean: torch.Tensor, usage: torch.Tensor, step: int, world: int,
+                    ema: dict[str, torch.Tensor]) -> None:
+    books = (model.quantize.embedding_s.weight, model.quantize.embedding_t.weight)
+    before = [book.detach().clone() for book in books]
     with torch.no_grad():
         restart_unused_codes(model.quantize, model.encoder(clean), (usage[0], usage[1]),
                              torch.Generator().manual_seed(step))
     if world > 1:  # rank 0's batch decides, so every rank holds the same codebooks
-        for book in (model.quantize.embedding_s.weight, model.quantize.embedding_t.weight):
+        for book in books:
             dist.broadcast(book.data, src=0)
+    for key, book, old in zip(CODEBOOK_KEYS, books, before):
+        moved = (book.detach() != old).any(dim=1)
+        ema[key][moved] = book.detach()[moved]
+
+
+def _copy_codebooks(model: STCNet, ema: dict[str, torch.Tensor]) -> None:
+    """A redrawn codeword replaces its average outright: blending its old and new positions would
+    give the exported weights codewords that lie where no latent is."""
+    for key in CODEBOOK_KEYS:
+        ema[key].copy_(model.state_dict()[key])
 
 
 def _save_atomically(obj: object, path: Path) -> None:
@@ -151,11 +165,13 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
                           config.clip_length, config.task if stage == "stage2" else None, config.seed)
     if stage == "stage1" and start == 0:
         _initialise_codebooks(model, sampler, config, world)
+        _copy_codebooks(model, ema)
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=stage,
                disable=not progress or rank != 0)
     for step in bar:
         if stage == "stage1" and step == config.quantize_from > 0:
             _initialise_codebooks(model, sampler, config, world)
+            _copy_codebooks(model, ema)
         clean, degraded = sampler.batch(step, rank, config.batch_size)
         losses = runner(clean, degraded, step >= config.quantize_from)
         optimizer.zero_grad(set_to_none=True)
@@ -174,7 +190,7 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
             if config.restart_every:
                 usage = _track_usage(usage, losses["codes"], config)
                 if (step + 1) % config.restart_every == 0:
-                    _restart_unused(model, clean, usage, step, world)
+                    _restart_unused(model, clean, usage, step, world, ema)
         bar.set_postfix(shown)
         done = step + 1
         if rank == 0 and (done % config.checkpoint_every == 0 or done == config.steps):

@@ -10,7 +10,10 @@ Sources, all shipped inside packages (nothing is downloaded):
   CC0) and ``data.rocket()`` (SpaceX, CC0): not faces, but colour, skin-like and fine textures that
   two portraits alone cannot teach a codebook (training).
 
-    python -m vs_stc.training.portraits OUTPUT_FOLDER [--clips 8] [--frames 48] [--size 128]
+Training also gets dead-leaves scenes (``synthetic.dead_leaves``, generated here, so ours), one
+clip per scene.
+
+    python -m vs_stc.training.portraits OUTPUT_FOLDER [--clips 8] [--scenes 48] [--frames 48] [--size 128]
 
 writes OUTPUT_FOLDER/train/*.mkv and OUTPUT_FOLDER/heldout/*.mkv (lossless FFV1).
 """
@@ -24,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..evaluation.video_io import write_video
+from .synthetic import dead_leaves
 
 
 # Square regions (x, y, side) in each source image: face crops for the portraits, the central
@@ -78,16 +82,21 @@ def held_out_clip(seed: int = 0, frames: int = 48, size: int = 128) -> np.ndarra
     return animate(image, frames, size, np.random.default_rng(seed))
 
 
-def write_dataset(output: Path, clips: int = 8, frames: int = 48, size: int = 128, seed: int = 0) -> list[Path]:
+def write_dataset(output: Path, clips: int = 8, scenes: int = 48, frames: int = 48, size: int = 128,
+                  seed: int = 0) -> list[Path]:
+    """``clips`` clips of every portrait and one clip of each of ``scenes`` dead-leaves scenes."""
     rng = np.random.default_rng(seed)
+    jobs = [(f"{name}-{index:02d}", image, held_out)
+            for name, (image, held_out) in portraits().items() for index in range(clips)]
+    scene_rng = np.random.default_rng([seed, 1])  # the portrait clips stay as they were without scenes
+    jobs += [(f"leaves-{index:02d}", dead_leaves(scene_rng), False) for index in range(scenes)]
     written = []
-    for name, (image, held_out) in portraits().items():
+    for stem, image, held_out in jobs:
         folder = output / ("heldout" if held_out else "train")
         folder.mkdir(parents=True, exist_ok=True)
-        for index in range(clips):
-            path = folder / f"{name}-{index:02d}.mkv"
-            write_video(animate(image, frames, size, rng), path)
-            written.append(path)
+        path = folder / f"{stem}.mkv"
+        write_video(animate(image, frames, size, rng), path)
+        written.append(path)
     return written
 
 
@@ -95,11 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Write animated public-domain portrait clips.")
     parser.add_argument("output", type=Path)
     parser.add_argument("--clips", type=int, default=8, help="clips per portrait")
+    parser.add_argument("--scenes", type=int, default=48, help="dead-leaves scenes (one clip each)")
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    paths = write_dataset(args.output, args.clips, args.frames, args.size, args.seed)
+    paths = write_dataset(args.output, args.clips, args.scenes, args.frames, args.size, args.seed)
     print(f"wrote {len(paths)} clips under {args.output}")
 
 
