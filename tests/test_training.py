@@ -99,6 +99,20 @@ def test_losses_that_need_downloads_are_refused_clearly(tmp_path, data):
         TrainConfig.load(write_config(tmp_path, data, 1, "perceptual_weight = 1.0\n"))
 
 
+def test_stage_two_degrades_at_the_crop_size_and_trains_at_the_networks(tmp_path, data):
+    from vs_stc.training.data import ClipSampler, load_clips
+
+    with pytest.raises(vs_stc.STCError, match="at least the network's resolution"):
+        TrainConfig.load(write_config(tmp_path, data, 1, "degradation_resolution = 32\n"))
+    config = TrainConfig.load(write_config(tmp_path, data, 1, "degradation_resolution = 128\n"))
+    clips = load_clips(config.data, config.degradation_resolution, config.clip_length)
+    assert clips[0].shape[1:] == (128, 128, 3)
+    sampler = ClipSampler(clips, config.clip_length, "bfvr", config.seed, config.network.resolution)
+    clean, degraded = sampler.batch(step=0, rank=0, size=2)
+    assert clean.shape == degraded.shape == (2, 3, 4, 64, 64)
+    assert not torch.equal(clean, degraded)
+
+
 def test_two_processes_under_torchrun_hold_identical_weights(tmp_path, data):
     config = write_config(tmp_path, data, steps=2)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

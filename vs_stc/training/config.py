@@ -8,6 +8,7 @@ Example::
     steps = 20000
     batch_size = 2
     clip_length = 8              # frames per training window (even)
+    degradation_resolution = 256 # stage II: degrade at this size, then scale to the network's
     learning_rate = 2e-4
     stage1_checkpoint = "runs/tiny-bfvr/stage1-model.safetensors"   # stage II only
 
@@ -63,6 +64,10 @@ class TrainConfig:
     # learns far faster than one fighting an untrained codebook); then both codebooks are drawn
     # afresh from the trained encoder's latents and quantization takes over. 0: quantize from the start.
     quantize_from: int = 0
+    # Stage II: clips are degraded at this size and then scaled (clean and degraded alike) to the
+    # network's resolution by the engine's resize rule, as a face crop larger than the model is at
+    # inference; blur, noise and codec blocks then shrink with the crop. None: the network's size.
+    degradation_resolution: int | None = None
 
     @property
     def cross_entropy_weight(self) -> float:
@@ -100,6 +105,9 @@ class TrainConfig:
             raise STCError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
         if self.clip_length < 2 or self.clip_length % self.network.temporal_factor:
             raise STCError(f"clip_length must be a multiple of {self.network.temporal_factor}, not {self.clip_length}")
+        if self.degradation_resolution is not None and self.degradation_resolution < self.network.resolution:
+            raise STCError(f"degradation_resolution ({self.degradation_resolution}) must be at least the "
+                           f"network's resolution ({self.network.resolution})")
         if self.perceptual_weight or self.adversarial_weight:
             raise STCError(
                 "the perceptual and adversarial losses need pretrained backbones (a VGG/LPIPS network, frozen "

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..engine.resizing import resize_frames
 from ..errors import STCError
 from ..evaluation.degrade import degrade
 from ..evaluation.video_io import read_video
@@ -64,6 +65,7 @@ class ClipSampler:
     clip_length: int
     task: str | None  # None: no degradation (stage I trains on clean clips only)
     seed: int
+    network_resolution: int  # clips are degraded at their own size, then scaled to this one
 
     def batch(self, step: int, rank: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(clean, degraded), each (size, 3, T, H, W) float in [0, 1]."""
@@ -81,7 +83,8 @@ class ClipSampler:
             clean.append(window)
             degraded.append(window if self.task is None else
                             degrade(window, DEGRADATION[self.task], seed=int(rng.integers(2**31))))
-        return _tensor(clean), _tensor(degraded)
+        return (resize_frames(_tensor(clean), self.network_resolution),
+                resize_frames(_tensor(degraded), self.network_resolution))
 
 
 def _tensor(clips: list[np.ndarray]) -> torch.Tensor:

@@ -161,8 +161,9 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
         optimizer.load_state_dict(saved["optimizer"])
         ema, start, usage = saved["ema"], saved["step"], saved.get("usage")
 
-    sampler = ClipSampler(load_clips(config.data, config.network.resolution, config.clip_length),
-                          config.clip_length, config.task if stage == "stage2" else None, config.seed)
+    clip_size = config.degradation_resolution or config.network.resolution
+    sampler = ClipSampler(load_clips(config.data, clip_size, config.clip_length), config.clip_length,
+                          config.task if stage == "stage2" else None, config.seed, config.network.resolution)
     if stage == "stage1" and start == 0:
         _initialise_codebooks(model, sampler, config, world)
         _copy_codebooks(model, ema)
