@@ -3,7 +3,8 @@
 Every clip of a face never used in training (Grace Hopper, animated by vs_stc.training.portraits
 with seeds 0..N-1), degraded by `stc degrade` with the clip's index as seed, then run through the
 streaming engine exactly as the pipe filter and `stc restore` run it, at window 4 / overlap 2
-(the length the tiny models were trained on) and at the engine's default 24 / 8.
+(the length the tiny models were trained on) and at the engine's default 24 / 8. Last, the two
+models' speed on one clip, as a ratio (the 1-2 network of tiny-bfvr against the 1-2-4 one).
 
     ../.venv/bin/python bundled_models.py [--clips 8]
 """
@@ -11,6 +12,7 @@ streaming engine exactly as the pipe filter and `stc restore` run it, at window 
 from __future__ import annotations
 
 import argparse
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -52,6 +54,24 @@ def run_rows(clips: list[np.ndarray], kind: str, baselines: dict[str, Processor]
     return rows
 
 
+def report_speed(processors: dict[str, Processor], clip: np.ndarray, repeats: int = 2) -> None:
+    """Seconds per frame through the engine at window 4 / overlap 2 (best of ``repeats``), and each
+    model's time over the first one's, measured in this process one after the other."""
+    seconds = {}
+    for name, process in processors.items():
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            process(clip, *WINDOWS[0])
+            runs.append(time.perf_counter() - start)
+        seconds[name] = min(runs) / len(clip)
+    baseline = next(iter(seconds.values()))
+    print(f"\nSpeed at window {WINDOWS[0][0]} / {WINDOWS[0][1]}, {len(clip)} frames of {SIZE} px, this machine:")
+    print("| model | seconds per frame | time over the first row |\n| --- | --- | --- |")
+    for name, value in seconds.items():
+        print(f"| {name} | {value:.3f} | {value / baseline:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=8)
@@ -77,6 +97,8 @@ def main() -> None:
         for (name, values), overlap in zip(rows.items(), (0, 4)):
             values.append(clip_metrics(restore(degraded, 8, overlap), clean, 8, overlap))
     report("Seams: frame change at window boundaries over frame change inside windows (1 = invisible):", rows)
+
+    report_speed({"tiny-deflicker": model_processor(deflicker), "tiny-bfvr": restore}, degrade(clips[0], "bfvr", seed=0))
 
 
 if __name__ == "__main__":
