@@ -147,3 +147,14 @@ def test_portrait_clips_keep_the_held_out_identity_apart(tmp_path):
         "train/coffee-00.mkv", "train/leaves-00.mkv", "train/leaves-01.mkv", "train/rocket-00.mkv"]
     clip = read_video(tmp_path / "train" / "astronaut-00.mkv")[0]
     assert clip.shape == (6, 32, 32, 3) and not np.array_equal(clip[0], clip[-1])  # it moves
+
+
+@pytest.mark.parametrize("name", ["tiny-bfvr", "tiny-deflicker"])
+def test_the_bundled_models_recipes_describe_the_shipped_files(name):
+    from vs_stc.weights import bundled_path
+
+    weights_folder = Path(__file__).resolve().parents[1] / "weights"
+    stage2 = TrainConfig.load(weights_folder / f"{name}.toml")
+    stage1 = TrainConfig.load(weights_folder / f"{name}-stage1.toml")
+    assert stage2.stage1_checkpoint.parent == stage1.output
+    assert stage1.network == stage2.network == vs_stc.load_model(bundled_path(name)).config
