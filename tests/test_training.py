@@ -56,7 +56,8 @@ def test_stage_one_then_stage_two_export_loadable_models(tmp_path, data):
     assert vs_stc.load_model(exported).config == stage1.network
 
     (tmp_path / "s2").mkdir()
-    stage2 = TrainConfig.load(write_config(tmp_path / "s2", data, 2, f'stage1_checkpoint = "{exported}"\n'))
+    stage2 = TrainConfig.load(write_config(tmp_path / "s2", data, 2, f'stage1_checkpoint = "{exported}"\n'
+                                                                     "degradation_resolution = 96\n"))
     student = train("stage2", stage2, progress=False)
     first, second = vs_stc.load_model(exported), vs_stc.load_model(student)
     # Stage II leaves the codebooks and the generator untouched, and changes the encoder.

@@ -161,7 +161,8 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
         optimizer.load_state_dict(saved["optimizer"])
         ema, start, usage = saved["ema"], saved["step"], saved.get("usage")
 
-    clip_size = config.degradation_resolution or config.network.resolution
+    # Stage I sees clean clips only, so it never needs them larger than the network.
+    clip_size = (config.degradation_resolution if stage == "stage2" else None) or config.network.resolution
     sampler = ClipSampler(load_clips(config.data, clip_size, config.clip_length), config.clip_length,
                           config.task if stage == "stage2" else None, config.seed, config.network.resolution)
     if stage == "stage1" and start == 0:
