@@ -20,6 +20,7 @@ import numpy as np
 from vs_stc.evaluation.degrade import degrade
 from vs_stc.evaluation.report import Processor, clip_metrics, ffmpeg_deflicker, model_processor
 from vs_stc.loading import load_model
+from vs_stc.options import resolve
 from vs_stc.training.portraits import held_out_clip
 
 FRAMES, SIZE = 48, 128
@@ -79,18 +80,23 @@ def main() -> None:
     clips = [held_out_clip(seed, FRAMES, SIZE) for seed in range(args.clips)]
     bfvr, deflicker = load_model("tiny-bfvr"), load_model("tiny-deflicker")
 
-    rows = run_rows(clips, "bfvr", {}, {"tiny-bfvr": model_processor(bfvr),
-                                        "tiny-bfvr --keep-colours": model_processor(bfvr, keep_colours=True)})
+    def processor(network, task: str, model: str, **blend: bool) -> Processor:
+        return model_processor(network, resolve(task, model=model, **blend))
+
+    rows = run_rows(clips, "bfvr", {}, {
+        "tiny-bfvr --no-keep-colours": processor(bfvr, "restore", "tiny-bfvr", keep_colours=False),
+        "tiny-bfvr (default: --keep-colours)": processor(bfvr, "restore", "tiny-bfvr")})
     report(f"tiny-bfvr on {len(clips)} held-out clips ({FRAMES} frames, {SIZE} px), means:", rows)
 
     rows = run_rows(clips, "brightness", {"ffmpeg deflicker": lambda clip: ffmpeg_deflicker(clip, Fraction(25))},
-                    {"tiny-deflicker": model_processor(deflicker),
-                     "tiny-deflicker --keep-detail": model_processor(deflicker, keep_detail=True)})
+                    {"tiny-deflicker --no-keep-detail": processor(deflicker, "deflicker", "tiny-deflicker",
+                                                                  keep_detail=False),
+                     "tiny-deflicker (default: --keep-detail)": processor(deflicker, "deflicker", "tiny-deflicker")})
     report(f"tiny-deflicker on the same {len(clips)} clips, means "
            "(PSNR per frame is capped at 100 dB, so untouched frames lift the input's figure):", rows)
 
     # Window seams with trained weights: short windows so a 48-frame clip has many boundaries.
-    restore = model_processor(bfvr)
+    restore = processor(bfvr, "restore", "tiny-bfvr", keep_colours=False)
     rows = {"tiny-bfvr, window 8, hard cuts (overlap 0)": [], "tiny-bfvr, window 8, crossfade (overlap 4)": []}
     for seed, clean in enumerate(clips):
         degraded = degrade(clean, "bfvr", seed=seed)
@@ -98,7 +104,8 @@ def main() -> None:
             values.append(clip_metrics(restore(degraded, 8, overlap), clean, 8, overlap))
     report("Seams: frame change at window boundaries over frame change inside windows (1 = invisible):", rows)
 
-    report_speed({"tiny-deflicker": model_processor(deflicker), "tiny-bfvr": restore}, degrade(clips[0], "bfvr", seed=0))
+    report_speed({"tiny-deflicker": processor(deflicker, "deflicker", "tiny-deflicker", keep_detail=False),
+                  "tiny-bfvr": restore}, degrade(clips[0], "bfvr", seed=0))
 
 
 if __name__ == "__main__":

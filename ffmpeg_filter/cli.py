@@ -1,10 +1,11 @@
 """``stc-ffmpeg``: restore or deflicker a video stream from stdin to stdout.
 
-    ffmpeg -i in.mp4 -f nut - | stc-ffmpeg restore | ffmpeg -f nut -i - -c:v libx264 -c:a copy out.mp4
+    ffmpeg -i in.mp4 -c:v rawvideo -f nut - | stc-ffmpeg restore | ffmpeg -f nut -i - -c:v libx264 -c:a copy out.mp4
 
-Exit codes: 0 done; 1 the input ended early or processing failed (frames written so far are
-complete and valid); 2 bad arguments or unreadable input (nothing written); 130 interrupted
-(frames read so far were flushed); 141 downstream closed the pipe.
+A thin shell over vs_stc: it reads stdin and writes stdout; options, model loading and the
+transcoding loop are vs_stc's. Exit codes: 0 done; 1 the input ended early (frames written so far
+are complete and valid); 2 bad arguments or unusable input (one line, nothing written); 130
+interrupted (frames read so far were flushed); 141 downstream closed the pipe.
 """
 
 from __future__ import annotations
@@ -19,20 +20,20 @@ import time
 
 import av
 
-from vs_stc.errors import STCError
+from vs_stc.errors import EXIT_USAGE, InputError, OptionError, STCError
+from vs_stc.options import CommandLineParser, add_arguments, flag_spelling, from_arguments
+from vs_stc.restorer import load_restorer
+from vs_stc.transcode import VideoEncoding, transcode
 
-from .pipeline import NoVideoError, VideoEncoding, transcode
-from .restoring import ModelOptions, add_model_arguments, restorer_from
-from .sniff import InputFormatError, open_input
+from .sniff import open_input
 
 PROGRAM = "stc-ffmpeg"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description="Restore or deflicker a video stream, stdin -> stdout.")
+    parser = CommandLineParser(prog=PROGRAM, description="Restore or deflicker a video stream, stdin -> stdout.")
     parser.add_argument("task", choices=["restore", "deflicker"])
-    parser.add_argument("--mode", choices=["brightness", "pixel"], default="brightness", help="deflicker mode")
-    add_model_arguments(parser)
+    add_arguments(parser)
     stream_group = parser.add_argument_group("stream")
     stream_group.add_argument("--format", choices=["auto", "nut", "y4m", "raw"], default="auto",
                               help="input container (default: detect NUT or Y4M); the output uses the same")
@@ -44,12 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def raw_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, str]:
+def raw_options(args: argparse.Namespace) -> dict[str, str]:
     if args.format != "raw":
         return {}
     missing = [flag for flag, value in (("--size", args.size), ("--pix-fmt", args.pix_fmt), ("--rate", args.rate)) if not value]
     if missing:
-        parser.error(f"--format raw needs {', '.join(missing)}")
+        raise OptionError("format", f"raw needs {', '.join(missing)}")
     return {"video_size": args.size, "pixel_format": args.pix_fmt, "framerate": args.rate}
 
 
@@ -93,24 +94,26 @@ LOSSLESS_CODECS = {"rawvideo", "ffv1", "ffvhuff", "huffyuv", "utvideo", "magicyu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    options = raw_options(args, parser)
-    stop = install_stop_request()
+    args = build_parser().parse_args(argv)
     try:
-        # The unbuffered stdin, so a stop request is seen while waiting for input.
-        restore = restorer_from(ModelOptions.from_args(args))  # bad arguments fail before any input is read
-        container_format, reader = open_input(sys.stdin.buffer.raw, args.format, stop.is_set)
-        source = av.open(reader, mode="r", format=container_format, options=options)
-    except InputFormatError as error:
-        print(f"{PROGRAM}: {error}", file=sys.stderr)
-        return 2
+        return run(args)
+    except OptionError as error:
+        print(f"{PROGRAM}: error: {error.spelled(flag_spelling)}", file=sys.stderr)
+        return EXIT_USAGE
     except STCError as error:
-        print(f"{PROGRAM}: {error}", file=sys.stderr)
-        return 2
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    stop = install_stop_request()
+    restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
+    # The unbuffered stdin, so a stop request is seen while waiting for input.
+    container_format, reader = open_input(sys.stdin.buffer.raw, args.format, stop.is_set)
+    try:
+        source = av.open(reader, mode="r", format=container_format, options=raw_options(args))
     except av.FFmpegError as error:
-        print(f"{PROGRAM}: cannot read the input: {error}", file=sys.stderr)
-        return 2
+        raise InputError(f"cannot read the input: {error}") from error
 
     video = source.streams.video[0] if source.streams.video else None
     if video and video.codec_context.name not in LOSSLESS_CODECS and not args.quiet:
@@ -124,10 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, av.FFmpegError) as error:
         if broken_pipe(error):
             return downstream_closed()
-        raise
-    except (NoVideoError, STCError) as error:
-        print(f"{PROGRAM}: {error}", file=sys.stderr)
-        return 2
+        print(f"{PROGRAM}: error: writing the output failed ({error}); the output is incomplete", file=sys.stderr)
+        return 1
     progress.close(outcome.frames_out)
     if outcome.input_error:
         print(f"{PROGRAM}: the input ended early ({outcome.input_error}); wrote all {outcome.frames_out} frames "

@@ -6,13 +6,11 @@ import io
 import select
 from typing import BinaryIO, Callable
 
+from vs_stc.errors import InputError
+
 NUT_MAGIC = b"nut/multimedia container\x00"
 Y4M_MAGIC = b"YUV4MPEG2 "
 FORMATS = {"nut": "nut", "y4m": "yuv4mpegpipe", "raw": "rawvideo"}
-
-
-class InputFormatError(Exception):
-    """stdin does not hold what the filter expects."""
 
 
 class PrefixedReader(io.RawIOBase):
@@ -66,17 +64,17 @@ def open_input(
     to detect NUT / Y4M from the magic bytes."""
     head = read_exactly(stream, len(NUT_MAGIC))
     if not head:
-        raise InputFormatError(
+        raise InputError(
             "nothing arrived on stdin: expected a NUT or Y4M stream, e.g. `ffmpeg -i in.mp4 -f nut - | stc-ffmpeg restore ...`"
         )
     detected = "nut" if head.startswith(NUT_MAGIC) else "y4m" if head.startswith(Y4M_MAGIC) else None
     if requested in (None, "auto"):
         if detected is None:
-            raise InputFormatError(
+            raise InputError(
                 f"stdin starts with {head[:16]!r}, which is neither NUT nor Y4M: pipe `ffmpeg ... -f nut -` or "
                 "`-f yuv4mpegpipe -`, or give --format raw with --size, --pix-fmt and --rate for raw video"
             )
         requested = detected
     elif requested != "raw" and detected != requested:
-        raise InputFormatError(f"--format {requested} was given, but stdin starts with {head[:16]!r}")
+        raise InputError(f"--format {requested} was given, but stdin starts with {head[:16]!r}")
     return FORMATS[requested], io.BufferedReader(PrefixedReader(head, stream, stop))

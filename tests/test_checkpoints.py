@@ -109,7 +109,7 @@ def test_released_checkpoints_are_recognised_by_depth(parity_checkpoints):
 def test_unsupported_precisions_are_refused(tmp_path, tiny_state, precision, device, message):
     path = _save(tiny_state, tmp_path / "tiny.pth")
     with pytest.raises(STCError, match=message):
-        vs_stc.load_model(path, device=device, dtype=precision, config=TINY)
+        vs_stc.load_model(path, device=device, precision=precision, config=TINY)
 
 
 def test_bf16_on_cpu_stays_close_to_fp32(tmp_path, tiny_state):
@@ -118,7 +118,7 @@ def test_bf16_on_cpu_stays_close_to_fp32(tmp_path, tiny_state):
     path = _save(tiny_state, tmp_path / "tiny.pth")
     clip = torch.rand(1, 3, 2, TINY.resolution, TINY.resolution)
     fp32 = vs_stc.load_model(path, config=TINY)
-    bf16 = vs_stc.load_model(path, dtype="bf16", config=TINY)
+    bf16 = vs_stc.load_model(path, precision="bf16", config=TINY)
     with torch.inference_mode():
         features, indices = fp32.encode_indices(clip)
         features_bf16, _ = bf16.encode_indices(clip.bfloat16())

@@ -1,15 +1,28 @@
 """vs-stc: STC video face enhancement for VapourSynth, FFmpeg pipes and batch renders."""
 
-from .errors import CheckpointError, DownloadError, STCError
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    DownloadError,
+    InputError,
+    OptionError,
+    OutputError,
+    PluginBuildError,
+    STCError,
+    UnknownModelError,
+)
 from .loading import load_model
 
-__all__ = ["load_model", "restore", "deflicker", "STCError", "CheckpointError", "DownloadError"]
+__all__ = [
+    "load_model", "restore", "deflicker", "STCError", "OptionError", "UnknownModelError", "CheckpointError",
+    "DownloadError", "InputError", "OutputError", "ConfigError", "PluginBuildError",
+]
 
 
 def __getattr__(name: str):
     # The VapourSynth filters import vapoursynth; load them only when asked for.
     if name in ("restore", "deflicker"):
-        from . import vsfilter
+        from . import vapoursynth_plugin
 
-        return getattr(vsfilter, name)
+        return getattr(vapoursynth_plugin, name)
     raise AttributeError(f"module 'vs_stc' has no attribute {name!r}")

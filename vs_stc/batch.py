@@ -18,10 +18,9 @@ from typing import Callable
 import av
 from tqdm import tqdm
 
-from ffmpeg_filter.pipeline import NoVideoError, VideoEncoding, transcode
-
-from .errors import STCError
+from .errors import InputError, OptionError, STCError
 from .images import side_by_side, write_png
+from .transcode import VideoEncoding, transcode
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
                     ".y4m", ".nut", ".flv", ".wmv", ".3gp"}
@@ -56,7 +55,7 @@ class Encoder:
         try:
             codec = av.codec.Codec(self.codec, "w")
         except (av.FFmpegError, ValueError) as error:
-            raise STCError(f"unknown or unavailable encoder {self.codec!r}: {error}") from error
+            raise OptionError("codec", f"{self.codec!r} is not an encoder this FFmpeg has ({error})") from error
         supported = {f.name for f in codec.video_formats or ()}
         pix_fmt = self.pix_fmt or video.codec_context.format.name
         if not self.pix_fmt and supported and pix_fmt not in supported:
@@ -156,7 +155,7 @@ def render(
         job.target.parent.mkdir(parents=True, exist_ok=True)
         with av.open(str(job.source)) as source:
             if not source.streams.video:
-                raise NoVideoError("the file has no video stream")
+                raise InputError("the file has no video stream")
             video = source.streams.video[0]
             total = video.frames or None
             total_hint(total)
@@ -173,13 +172,13 @@ def render(
                 outcome = transcode(source, sink, restore, encoding, on_frame=follow)
         result.frames = outcome.frames_out
         if outcome.input_error:
-            raise STCError(f"the input is damaged after frame {outcome.frames_in} ({outcome.input_error})")
+            raise InputError(f"the input is damaged after frame {outcome.frames_in} ({outcome.input_error})")
         os.replace(partial, job.target)
         if comparison and not comparison.written:
             result.note = f"no --compare still: frame {comparison.chosen} is past the last frame ({result.frames - 1})"
     except OSError as error:
         result.error = "the disk is full" if error.errno == 28 else f"{error.strerror or error}"
-    except (av.FFmpegError, NoVideoError, STCError) as error:
+    except (av.FFmpegError, STCError) as error:
         result.error = f"unreadable or unsupported video: {error}" if isinstance(error, av.FFmpegError) else str(error)
     finally:
         result.seconds = time.monotonic() - start

@@ -8,9 +8,12 @@ unpickled, and our safetensors files, which carry their network config in the me
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
+import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,6 +24,8 @@ from .errors import CheckpointError
 from .models import NAMED_CONFIGS, UNUSED_CHECKPOINT_PREFIXES, STCConfig, STCNet
 
 CONFIG_METADATA_KEY = "stc_config"
+DEFAULTS_METADATA_KEY = "stc_defaults"
+BLENDS = ("keep_detail", "keep_colours")
 _WRAPPER_KEYS = ("params_ema", "params")
 _LAYER_KEY = re.compile(r"^s_ft_layers\.(\d+)\.")
 
@@ -42,14 +47,62 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | No
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | None]:
+    metadata = _safetensors_metadata(path)
     try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
         state = load_file(str(path))
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"{path}: not a readable safetensors file ({error}); convert it again") from error
     config_json = metadata.get(CONFIG_METADATA_KEY)
-    return state, STCConfig.from_dict(json.loads(config_json)) if config_json else None
+    if not config_json:
+        return state, None
+    try:
+        return state, STCConfig.from_dict(json.loads(config_json))
+    except (ValueError, TypeError) as error:  # bad JSON, unknown fields, wrong types
+        raise CheckpointError(f"{path}: its {CONFIG_METADATA_KEY!r} metadata is not a valid network config "
+                              f"({error}); convert or export the model again") from error
+
+
+def _safetensors_metadata(path: Path) -> dict[str, str]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata() or {}
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({error}); convert it again") from error
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """How a model prefers to run: its window and overlap (the clip lengths it was trained for)
+    and its blend with the input (None, ``keep_detail`` or ``keep_colours``)."""
+
+    window: int = 24
+    overlap: int = 8
+    blend: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.blend not in (None, *BLENDS):
+            raise ValueError(f"blend must be one of {', '.join(BLENDS)} or absent, not {self.blend!r}")
+        for name in ("window", "overlap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number of frames, not {value!r}")
+
+    def to_json(self) -> str:
+        return json.dumps({"window": self.window, "overlap": self.overlap, "blend": self.blend})
+
+
+def read_model_defaults(path: Path) -> ModelDefaults:
+    """The defaults a safetensors model file carries (the released defaults for other files)."""
+    if path.suffix != ".safetensors":
+        return ModelDefaults()
+    raw = _safetensors_metadata(path).get(DEFAULTS_METADATA_KEY)
+    if not raw:
+        return ModelDefaults()
+    try:
+        return ModelDefaults(**json.loads(raw))
+    except (ValueError, TypeError) as error:
+        raise CheckpointError(f"{path}: its {DEFAULTS_METADATA_KEY!r} metadata is malformed ({error}); "
+                              "export or convert the model again") from error
 
 
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
@@ -145,15 +198,31 @@ def check_fits(path: Path, config: STCConfig) -> None:
         load_into(STCNet(config), read_checkpoint(path)[0], path)
 
 
+def save_model(state: dict[str, torch.Tensor], target: Path, config: STCConfig,
+               defaults: ModelDefaults | None = None) -> Path:
+    """Writes a model file (safetensors, config and defaults in the metadata) atomically: under a
+    temporary name in the target's folder, renamed over ``target`` only when complete."""
+    metadata = {CONFIG_METADATA_KEY: json.dumps(config.to_dict())}
+    if defaults is not None:
+        metadata[DEFAULTS_METADATA_KEY] = defaults.to_json()
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=metadata)
+        os.chmod(temporary, 0o644)  # mkstemp makes files private; a model file is not
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return target
+
+
 def convert_to_safetensors(source: Path, target: Path, config: STCConfig | None = None) -> Path:
-    """Writes ``source`` as safetensors with only the inference tensors and the config in its
-    metadata, after checking that it loads into that config's network."""
+    """Writes ``source`` as safetensors with only the inference tensors, its config and its
+    defaults, after checking that it loads into that config's network."""
     state, stored = read_checkpoint(source)
     config = config or stored or infer_config(state, source)
     with torch.device("meta"):
         load_into(STCNet(config), state, source)
-    tensors = {k: v.contiguous() for k, v in inference_tensors(state).items()}
-    temporary = target.with_name(target.name + ".tmp")
-    save_file(tensors, str(temporary), metadata={CONFIG_METADATA_KEY: json.dumps(config.to_dict())})
-    temporary.replace(target)
-    return target
+    return save_model(inference_tensors(state), target, config, read_model_defaults(source))

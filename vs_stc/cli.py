@@ -7,10 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ffmpeg_filter.restoring import add_model_arguments
-
 from . import weights
-from .errors import STCError
+from .errors import EXIT_USAGE, DownloadError, OptionError, STCError
+from .options import CommandLineParser, add_arguments, flag_spelling, from_arguments, given_options
 
 
 def _weights_list(args: argparse.Namespace) -> int:
@@ -82,18 +81,17 @@ def _weights_convert(args: argparse.Namespace) -> int:
 
 
 def _vapoursynth_install(args: argparse.Namespace) -> int:
-    from .vsfilter.plugin import install_plugin
+    from .vapoursynth_plugin.plugin import install_plugin
 
     print(f"installed the stc VapourSynth plugin: {install_plugin(args.target)}")
     return 0
 
 
 def _render(args: argparse.Namespace) -> int:
-    from ffmpeg_filter.restoring import ModelOptions, restorer_from
-
     from .batch import Encoder, run_batch, summary
+    from .restorer import load_restorer
 
-    restore = restorer_from(ModelOptions.from_args(args))
+    restore = load_restorer(from_arguments(args.task, args))
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_batch(args.inputs, args.output, restore, encoder, overwrite=args.overwrite, compare=args.compare,
                         compare_frame=args.compare_frame, quiet=args.quiet)
@@ -116,17 +114,18 @@ def _eval(args: argparse.Namespace) -> int:
 
     from .evaluation.report import evaluate, model_processor, plot, table
 
-    from .weights import default_checkpoint, window_for
-
-    process, model = None, args.model or ""
+    process, window, overlap = None, 24, 8
     if args.filter_task:
         from .loading import load_model
 
-        model = args.model or default_checkpoint(args.filter_task, args.mode)
-        process = model_processor(load_model(model, device=args.device, dtype=args.precision), args.keep_detail,
-                                  args.keep_colours)
-    results, curves = evaluate(args.clip, args.reference, process, args.filter_task or "restore", args.mode,
-                               *window_for(model, args.window, args.overlap))
+        options = from_arguments(args.filter_task, args)
+        network = load_model(options.model, device=options.device, precision=options.precision)
+        process, window, overlap = model_processor(network, options), options.window, options.overlap
+    elif given := given_options(args):
+        raise OptionError("run", f"is needed for {', '.join(given)}: they choose how to run a filter; add --run "
+                                 "restore or --run deflicker")
+    results, curves = evaluate(args.clip, args.reference, process, args.filter_task or "restore",
+                               args.mode or "brightness", window, overlap)
     if args.json:
         print(json.dumps(results if args.filter_task else results["input"], indent=2))
     else:
@@ -153,7 +152,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stc", description="STC video face enhancement")
+    parser = CommandLineParser(prog="stc", description="STC video face enhancement")
     commands = parser.add_subparsers(dest="command", required=True)
 
     weights_parser = commands.add_parser("weights", help="list, download, verify and convert checkpoints")
@@ -177,9 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders or glob patterns")
         render.add_argument("-o", "--output", type=Path, required=True,
                             help="output file (one input) or folder")
-        if task == "deflicker":
-            render.add_argument("--mode", choices=["brightness", "pixel"], default="brightness")
-        add_model_arguments(render)
+        add_arguments(render, task)
         encoding = render.add_argument_group("encoding")
         encoding.add_argument("--codec", default="libx264", help="video encoder (default: libx264)")
         encoding.add_argument("--crf", type=int, default=18, help="quality for CRF encoders (default: 18)")
@@ -188,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("--compare", type=Path, metavar="PATH.png", help="write a before/after still")
         render.add_argument("--compare-frame", type=int, help="frame for --compare (default: the middle)")
         render.add_argument("--quiet", action="store_true", help="no progress bars")
-        render.set_defaults(run=_render, task=task, **({"mode": "brightness"} if task == "restore" else {}))
+        render.set_defaults(run=_render, task=task)
 
     degrade = commands.add_parser("degrade", help="make a test clip: seeded synthetic degradation")
     degrade.add_argument("input", type=Path)
@@ -203,8 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--reference", type=Path, help="the clean clip, for PSNR and SSIM")
     evaluate.add_argument("--run", dest="filter_task", choices=["restore", "deflicker"],
                           help="also run this filter (and its baselines) on the clip and compare")
-    evaluate.add_argument("--mode", choices=["brightness", "pixel"], default="brightness")
-    add_model_arguments(evaluate)
+    add_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true", help="JSON instead of a table")
     evaluate.add_argument("--plot", type=Path, metavar="PATH.png", help="per-frame curves")
     evaluate.set_defaults(run=_eval)
@@ -232,7 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (STCError, OSError) as error:  # OSError: missing or unreadable files, full disks
+    except OptionError as error:
+        print(f"stc: error: {error.spelled(flag_spelling)}", file=sys.stderr)
+        return EXIT_USAGE
+    except STCError as error:
+        print(f"stc: error: {error}", file=sys.stderr)
+        return 1 if isinstance(error, DownloadError) else EXIT_USAGE
+    except OSError as error:  # unreadable files, full disks: not a usage mistake
         print(f"stc: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

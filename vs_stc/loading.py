@@ -8,26 +8,26 @@ import torch
 
 from . import weights
 from .checkpoints import infer_config, load_into, read_checkpoint
-from .errors import STCError
+from .errors import OptionError
 from .models import STCConfig, STCNet
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torch.dtype:
+def resolve_dtype(precision: torch.dtype | str | None, device: torch.device) -> torch.dtype:
     """Accepts None (fp32), a torch dtype or one of "fp32", "bf16", "fp16"; fp16 needs CUDA."""
-    if dtype is None:
+    if precision is None:
         resolved = torch.float32
-    elif isinstance(dtype, torch.dtype):
-        resolved = dtype
-    elif dtype in PRECISIONS:
-        resolved = PRECISIONS[dtype]
+    elif isinstance(precision, torch.dtype):
+        resolved = precision
+    elif precision in PRECISIONS:
+        resolved = PRECISIONS[precision]
     else:
-        raise STCError(f"precision {dtype!r} is not one of {', '.join(PRECISIONS)}")
+        raise OptionError("precision", f"must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if resolved not in PRECISIONS.values():
-        raise STCError(f"precision {resolved} is not supported: use fp32, bf16 or fp16")
+        raise OptionError("precision", f"{resolved} is not supported: use fp32, bf16 or fp16")
     if resolved == torch.float16 and device.type != "cuda":
-        raise STCError("fp16 runs on CUDA only; on the CPU use precision 'bf16' or 'fp32'")
+        raise OptionError("precision", "fp16 runs on CUDA only; on the CPU use bf16 or fp32")
     return resolved
 
 
@@ -35,7 +35,7 @@ def checkpoint_file(name_or_path: str | Path, *, progress: bool = True) -> tuple
     """A bundled model's name, a registry name (downloaded into the cache when needed) or an
     existing file path."""
     path = Path(name_or_path).expanduser()
-    if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors") or path.exists():
+    if path.suffix in weights.CHECKPOINT_SUFFIXES or path.exists():
         return path, None
     if str(name_or_path) in weights.BUNDLED:
         return weights.bundled_path(str(name_or_path)), None
@@ -46,14 +46,17 @@ def checkpoint_file(name_or_path: str | Path, *, progress: bool = True) -> tuple
 def load_model(
     name_or_path: str | Path,
     device: str | torch.device = "cpu",
-    dtype: torch.dtype | str | None = None,
+    precision: torch.dtype | str | None = None,
     *,
     config: STCConfig | None = None,
 ) -> STCNet:
     """Returns the STC network ready for inference: ``model(clip)`` maps a (b, 3, T, 512, 512) clip in
     [0, 1] to the restored clip. ``config`` overrides the one from the registry or the file."""
-    device = torch.device(device)
-    dtype = resolve_dtype(dtype, device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise OptionError("device", f"must be cpu, cuda or cuda:N, not {device!r}") from error
+    dtype = resolve_dtype(precision, device)
     path, registry_config = checkpoint_file(name_or_path)
     state, stored_config = read_checkpoint(path)
     config = config or stored_config or registry_config or infer_config(state, path)

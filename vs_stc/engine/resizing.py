@@ -10,19 +10,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import STCError
+from ..errors import InputError
 
 
 def check_size(height: int, width: int, resolution: int, resize: bool) -> None:
     if (height, width) == (resolution, resolution):
         return
     if height != width:
-        raise STCError(
+        raise InputError(
             f"frames are {width}x{height}, but the model works on square aligned face crops "
             f"({resolution}x{resolution}): crop or pad the video to a square face crop first"
         )
     if not resize:
-        raise STCError(
+        raise InputError(
             f"frames are {width}x{height}, the model runs at {resolution}x{resolution}: "
             "resize the clip first or enable resizing (resize=True)"
         )

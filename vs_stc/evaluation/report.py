@@ -8,6 +8,7 @@ import math
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -16,8 +17,11 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import STCError
+from ..engine import SampleFormat, tensor_to_planes
 from ..engine.planning import plan
+from ..errors import InputError
+from ..options import RunOptions
+from ..restorer import StreamRestorer
 from .video_io import read_video, write_video
 
 METRICS = ("psnr", "ssim", "warp_error", "flicker_index", "seam_score")
@@ -27,7 +31,7 @@ Processor = Callable[[np.ndarray, int, int], np.ndarray]  # (clip, window, overl
 def clip_metrics(clip: np.ndarray, reference: np.ndarray | None, window: int, overlap: int) -> dict[str, float | None]:
     """Every metric; those that cannot apply (no reference, too short) are None."""
     if reference is not None and reference.shape != clip.shape:
-        raise STCError(f"the reference is {reference.shape}, the clip {clip.shape} (T, H, W, 3): give a reference "
+        raise InputError(f"the reference is {reference.shape}, the clip {clip.shape} (T, H, W, 3): give a reference "
                        "with the same length and frame size")
     boundaries = metrics.window_boundaries(plan(len(clip), window, overlap)) if window else []
     chw = torch.from_numpy(clip).permute(0, 3, 1, 2)
@@ -112,18 +116,15 @@ def plot(curves: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     plt.close(figure)
 
 
-def model_processor(network, keep_detail: bool = False, keep_colours: bool = False) -> Processor:
-    """Runs a loaded network over a whole clip through the streaming engine."""
-    from ffmpeg_filter.restoring import StreamRestorer
-
-    from ..engine import EngineOptions, SampleFormat, tensor_to_planes
-
+def model_processor(network, options: RunOptions) -> Processor:
+    """Runs a loaded network over a whole clip through the streaming engine, as ``options`` say
+    (window and overlap are given per call)."""
     fmt = SampleFormat.of(np.uint8)
 
     def process(clip: np.ndarray, window: int, overlap: int) -> np.ndarray:
-        restore = StreamRestorer(network, EngineOptions(window=window, overlap=overlap, resize=True,
-                                                        keep_detail=keep_detail, keep_colours=keep_colours))
+        engine = replace(options, window=window, overlap=overlap).engine_options()
         frames = ([frame[..., c] for c in range(3)] for frame in clip)
-        return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restore(frames, fmt)])
+        restored = StreamRestorer(network, engine)(frames, fmt)
+        return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restored])
 
     return process

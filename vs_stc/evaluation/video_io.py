@@ -1,5 +1,5 @@
 """Whole short clips in and out of files, as (T, H, W, 3) uint8 RGB arrays (evaluation only:
-renders stream through ffmpeg_filter.pipeline instead)."""
+renders stream through vs_stc.transcode instead)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import STCError
+from ..errors import InputError
 
 
 def read_video(path: Path) -> tuple[np.ndarray, Fraction]:
     """All frames of the first video stream, and its frame rate."""
     with av.open(str(path)) as container:
         if not container.streams.video:
-            raise STCError(f"{path} has no video stream")
+            raise InputError(f"{path} has no video stream")
         stream = container.streams.video[0]
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     if not frames:
-        raise STCError(f"{path} holds no video frames")
+        raise InputError(f"{path} holds no video frames")
     return np.stack(frames), Fraction(rate)
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import STCError
+from ..errors import ConfigError
 from ..models import STCConfig
 
 TASKS = ("bfvr", "deflicker", "deflicker-pixel")
@@ -80,14 +80,14 @@ class TrainConfig:
         try:
             raw: dict[str, Any] = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as error:
-            raise STCError(f"cannot read training config {path}: {error}") from error
+            raise ConfigError(f"cannot read training config {path}: {error}") from error
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise STCError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         for required in ("task", "data", "output"):
             if required not in raw:
-                raise STCError(f"{path}: '{required}' is required")
+                raise ConfigError(f"{path}: '{required}' is required")
         base = path.parent
         values = dict(raw)
         values["data"] = tuple((base / p).resolve() for p in (raw["data"] if isinstance(raw["data"], list) else [raw["data"]]))
@@ -102,14 +102,14 @@ class TrainConfig:
 
     def check(self) -> None:
         if self.task not in TASKS:
-            raise STCError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
         if self.clip_length < 2 or self.clip_length % self.network.temporal_factor:
-            raise STCError(f"clip_length must be a multiple of {self.network.temporal_factor}, not {self.clip_length}")
+            raise ConfigError(f"clip_length must be a multiple of {self.network.temporal_factor}, not {self.clip_length}")
         if self.degradation_resolution is not None and self.degradation_resolution < self.network.resolution:
-            raise STCError(f"degradation_resolution ({self.degradation_resolution}) must be at least the "
+            raise ConfigError(f"degradation_resolution ({self.degradation_resolution}) must be at least the "
                            f"network's resolution ({self.network.resolution})")
         if self.perceptual_weight or self.adversarial_weight:
-            raise STCError(
+            raise ConfigError(
                 "the perceptual and adversarial losses need pretrained backbones (a VGG/LPIPS network, frozen "
                 "DINOv2) that cannot be downloaded here; set perceptual_weight and adversarial_weight to 0, "
                 "or add the backbones to the project first"

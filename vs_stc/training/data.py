@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..engine.resizing import resize_frames
-from ..errors import STCError
+from ..errors import InputError
 from ..evaluation.degrade import degrade
 from ..evaluation.video_io import read_video
 from ..batch import VIDEO_EXTENSIONS
@@ -46,7 +46,7 @@ def load_clips(sources: tuple[Path, ...], size: int, min_length: int) -> list[np
     clips = []
     for source in sources:
         if not source.exists():
-            raise STCError(f"training data {source} does not exist")
+            raise InputError(f"training data {source} does not exist")
         videos = [source] if source.is_file() else sorted(
             p for p in source.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
         folders = [] if source.is_file() else sorted(
@@ -55,7 +55,7 @@ def load_clips(sources: tuple[Path, ...], size: int, min_length: int) -> list[np
             if len(frames) >= min_length:
                 clips.append(np.stack([square(f, size) for f in frames]))
     if not clips:
-        raise STCError(f"no clip of at least {min_length} frames found in {', '.join(map(str, sources))}")
+        raise InputError(f"no clip of at least {min_length} frames found in {', '.join(map(str, sources))}")
     return clips
 
 

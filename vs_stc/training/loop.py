@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import math
 import os
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from safetensors.torch import save_file
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from ..checkpoints import CONFIG_METADATA_KEY, load_into, read_checkpoint
-from ..errors import STCError
+from ..checkpoints import ModelDefaults, load_into, read_checkpoint, save_model
+from ..errors import ConfigError
 from ..models import STCNet
 from .config import TrainConfig
 from .data import ClipSampler, load_clips
@@ -73,7 +71,7 @@ def _build(stage: str, config: TrainConfig) -> STCNet:
     model = STCNet(config.network)
     if stage == "stage2":
         if config.stage1_checkpoint is None:
-            raise STCError("stage II needs 'stage1_checkpoint': the exported stage-I model")
+            raise ConfigError("stage II needs 'stage1_checkpoint': the exported stage-I model")
         state, _ = read_checkpoint(config.stage1_checkpoint)
         load_into(model, state, config.stage1_checkpoint)
     trainable = {id(p) for p in (stage1_trainable(model) if stage == "stage1" else stage2_trainable(model))}
@@ -129,19 +127,19 @@ def _save_atomically(obj: object, path: Path) -> None:
     temporary.replace(path)
 
 
-def export(model: STCNet, ema: dict[str, torch.Tensor], output: Path, stage: str) -> Path:
-    """Writes ``{stage}-model.pth`` ({"params_ema": ...}) and ``{stage}-model.safetensors``."""
+def export(model: STCNet, ema: dict[str, torch.Tensor], output: Path, stage: str, clip_length: int) -> Path:
+    """Writes ``{stage}-model.pth`` ({"params_ema": ...}) and ``{stage}-model.safetensors``, which
+    carries the config and runs by default at the training clip length, overlapping by half."""
     state = {k: v.contiguous() for k, v in ema.items()}
     _save_atomically({"params_ema": state}, output / f"{stage}-model.pth")
-    target = output / f"{stage}-model.safetensors"
-    save_file(state, str(target), metadata={CONFIG_METADATA_KEY: json.dumps(model.config.to_dict())})
-    return target
+    defaults = ModelDefaults(window=clip_length, overlap=clip_length // 4 * 2)
+    return save_model(state, output / f"{stage}-model.safetensors", model.config, defaults)
 
 
 def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
     """Runs (or resumes) a stage; returns the exported safetensors file."""
     if stage not in STAGES:
-        raise STCError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
+        raise ConfigError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
     rank, world = _distributed()
     model = _build(stage, config)
     objective = StageObjective(stage, model, config)
@@ -200,7 +198,7 @@ def train(stage: str, config: TrainConfig, progress: bool = True) -> Path:
                               "step": done, "usage": usage}, checkpoint)
     bar.close()
     print(f"rank {rank} of {world}: parameters sha256 {parameters_digest(model)}", flush=True)
-    target = export(model, ema, output, stage) if rank == 0 else output / f"{stage}-model.safetensors"
+    target = export(model, ema, output, stage, config.clip_length) if rank == 0 else output / f"{stage}-model.safetensors"
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

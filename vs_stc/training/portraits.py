@@ -36,17 +36,22 @@ BOXES = {"astronaut": (130, 10, 220), "cameraman": (160, 60, 150), "hopper": (14
          "coffee": (100, 0, 400), "chelsea": (75, 0, 300), "rocket": (106, 0, 427)}
 
 
-def portraits() -> dict[str, tuple[np.ndarray, bool]]:
-    """name -> (RGB uint8 square crop, held out)."""
+def hopper() -> np.ndarray:
+    """Grace Hopper's portrait (matplotlib's sample data), RGB uint8: the held-out face."""
     import matplotlib.cbook
+
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def portraits() -> dict[str, tuple[np.ndarray, bool]]:
+    """name -> (RGB uint8 square crop, held out). The training images need scikit-image."""
     from skimage import data
 
-    hopper = cv2.cvtColor(cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))),
-                          cv2.COLOR_BGR2RGB)
     images = {
         "astronaut": (data.astronaut(), False),
         "cameraman": (np.repeat(data.camera()[..., None], 3, axis=2), False),
-        "hopper": (hopper, True),
+        "hopper": (hopper(), True),
         "coffee": (data.coffee(), False),
         "chelsea": (data.chelsea(), False),
         "rocket": (data.rocket(), False),
@@ -78,8 +83,7 @@ def animate(image: np.ndarray, frames: int, size: int, rng: np.random.Generator)
 
 def held_out_clip(seed: int = 0, frames: int = 48, size: int = 128) -> np.ndarray:
     """A clip of the held-out face (never in training) on the camera path drawn from ``seed``."""
-    image = next(image for image, held_out in portraits().values() if held_out)
-    return animate(image, frames, size, np.random.default_rng(seed))
+    return animate(_crop(hopper(), BOXES["hopper"]), frames, size, np.random.default_rng(seed))
 
 
 def write_dataset(output: Path, clips: int = 8, scenes: int = 48, frames: int = 48, size: int = 128,

@@ -6,7 +6,7 @@ import av
 import numpy as np
 import torch
 
-from vs_stc.engine import SampleFormat, tensor_to_planes
+from .engine import SampleFormat, tensor_to_planes
 
 
 def working_format(pix_fmt: av.VideoFormat) -> str:

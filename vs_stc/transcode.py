@@ -1,5 +1,6 @@
-"""The transcoding loop shared by ``stc-ffmpeg`` and ``stc restore``: demux, decode the video,
-restore it through the engine's streaming API, encode, and remux every other stream untouched.
+"""The transcoding loop shared by ``stc-ffmpeg`` and the batch renders (``stc restore|deflicker``):
+demux, decode the video, restore it through the engine's streaming API, encode, and remux every
+other stream untouched.
 
 Video frames keep their own timestamps (variable frame rate survives); audio, subtitle and data
 packets are stream-copied. Demuxing drives everything, so at most one engine window of video
@@ -14,15 +15,12 @@ from typing import Callable, Iterator
 
 import av
 
-from vs_stc.engine import Frame
+from .av_frames import from_tensor, sample_format, to_planes, working_format
+from .engine import Frame
+from .errors import InputError
+from .restorer import StreamRestorer
 
-from .frames import from_tensor, sample_format, to_planes, working_format
-from .restoring import StreamRestorer
 COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
-
-
-class NoVideoError(Exception):
-    pass
 
 
 @dataclass
@@ -54,7 +52,7 @@ def transcode(
     ends reading: every frame decoded so far is still restored and written, and the outcome says
     why reading stopped. ``on_frame(count, source_frame, restored_frame)`` follows each frame out."""
     if not source.streams.video:
-        raise NoVideoError("the input has no video stream")
+        raise InputError("the input has no video stream")
     video_in = source.streams.video[0]
     restore.check(video_in.codec_context.height, video_in.codec_context.width)  # before anything is written
     video_in.thread_type = "AUTO"

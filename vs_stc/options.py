@@ -1,0 +1,220 @@
+"""The one options object: every argument a filter run takes, its default, and its check.
+
+``OPTIONS`` declares the arguments once. ``resolve`` turns what a caller gave (``None``: not given)
+into ``RunOptions``, every value final and checked; a bad value raises ``OptionError`` naming the
+argument. The surfaces do not re-declare anything: the command lines generate their argparse
+options with ``add_arguments``, the VapourSynth functions pass their keyword arguments to
+``resolve``, and the native plugin passes every argument through to Python.
+
+Defaults that depend on the model (window, overlap, blend) come from the model file itself
+(``weights.model_defaults``), so a model behaves the same by name or by path.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import OptionError
+
+TASKS = ("restore", "deflicker")
+DEFLICKER_MODES = ("brightness", "pixel")
+FACE_MODES = ("aligned", "auto")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One argument: its Python name, value type, allowed values and help text."""
+
+    name: str
+    kind: type
+    help: str
+    choices: tuple[str, ...] | None = None
+    tasks: tuple[str, ...] = TASKS
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("mode", str, "what flickers: brightness (the deflicker checkpoint) or pixel (deflicker-pixel); "
+           "default: brightness", DEFLICKER_MODES, tasks=("deflicker",)),
+    Option("model", str, "checkpoint name (tiny-bfvr, tiny-deflicker, bfvr, deflicker, deflicker-pixel) or file "
+           "path; default: bfvr for restore, by mode for deflicker"),
+    Option("device", str, "cpu, cuda or cuda:N; default: cpu"),
+    Option("precision", str, "fp32, bf16, or fp16 on CUDA; default: fp16 for half-float input on CUDA, else fp32",
+           PRECISIONS),
+    Option("window", int, "frames per model run, even; default: the model's own (24 for the released models)"),
+    Option("overlap", int, "frames crossfaded between runs, even, below window; default: the model's own (8)"),
+    Option("faces", str, "aligned: the frames are square face crops, resized to the model's size and back "
+           "(auto, detection and paste-back, is not available yet); default: aligned", FACE_MODES),
+    Option("keep_detail", bool, "keep the input's detail, take only brightness from the model (for deflicker); "
+           "default: the model's preference"),
+    Option("keep_colours", bool, "keep the input's colours and shading, take detail from the model (for "
+           "restoring); default: the model's preference"),
+)
+OPTION_NAMES = tuple(option.name for option in OPTIONS)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a filter run needs, resolved and checked."""
+
+    task: str
+    mode: str
+    model: str
+    device: str
+    precision: str
+    window: int
+    overlap: int
+    faces: str
+    keep_detail: bool
+    keep_colours: bool
+
+    def engine_options(self):
+        from .engine import EngineOptions
+
+        return EngineOptions(window=self.window, overlap=self.overlap, resize=True,
+                             keep_detail=self.keep_detail, keep_colours=self.keep_colours)
+
+
+def options_for(task: str) -> tuple[Option, ...]:
+    return tuple(option for option in OPTIONS if task in option.tasks)
+
+
+def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOptions:
+    """Checks what was given and fills in every default. ``half_float_input``: the frames arrive as
+    16-bit floats (VapourSynth RGBH), which makes fp16 the default precision on CUDA."""
+    if task not in TASKS:
+        raise OptionError("task", f"must be one of {', '.join(TASKS)}, not {task!r}")
+    allowed = {option.name: option for option in options_for(task)}
+    given = {name: value for name, value in given.items() if value is not None}
+    for name in given:
+        if name not in allowed:
+            raise OptionError(name, f"is not an argument of {task}; the arguments are "
+                                    + ", ".join(f"{{{a}}}" for a in allowed), related=tuple(allowed))
+    values = {name: _checked(allowed[name], _text(value)) for name, value in given.items()}
+
+    mode = values.get("mode", "brightness")
+    model = values.get("model") or default_model(task, mode)
+    device = _device(values.get("device", "cpu"))
+    precision = values.get("precision") or ("fp16" if half_float_input and device.startswith("cuda") else "fp32")
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise OptionError("precision", "fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
+
+    from .weights import model_defaults
+
+    defaults = model_defaults(model)
+    window = values.get("window", defaults.window)
+    overlap = values.get("overlap", defaults.overlap)
+    _check_window(window, overlap)
+
+    faces = values.get("faces", "aligned")
+    if faces == "auto":
+        raise OptionError("faces", "auto (detect, align and paste back faces) is not available yet; give aligned "
+                                   "square face crops and faces aligned")
+
+    keep_detail, keep_colours = values.get("keep_detail"), values.get("keep_colours")
+    if keep_detail and keep_colours:
+        raise OptionError("keep_colours", "cannot be combined with {keep_detail}: the first keeps the input's "
+                                          "colours, the second everything but brightness; choose one",
+                          related=("keep_detail",))
+    if keep_detail is None:
+        keep_detail = defaults.blend == "keep_detail" and not keep_colours
+    if keep_colours is None:
+        keep_colours = defaults.blend == "keep_colours" and not keep_detail
+    return RunOptions(task, mode, model, device, precision, window, overlap, faces, keep_detail, keep_colours)
+
+
+def default_model(task: str, mode: str = "brightness") -> str:
+    """The released checkpoint for a task: restore -> bfvr; deflicker -> by mode."""
+    if task == "restore":
+        return "bfvr"
+    return "deflicker" if mode == "brightness" else "deflicker-pixel"
+
+
+def _text(value: Any) -> Any:
+    """VapourSynth hands string arguments over as bytes."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _checked(option: Option, value: Any) -> Any:
+    if option.kind is bool:
+        if value not in (0, 1):  # True and False too
+            raise OptionError(option.name, f"must be true or false (1 or 0), not {value!r}")
+        return bool(value)
+    if option.kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise OptionError(option.name, f"must be a whole number of frames, not {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise OptionError(option.name, f"must be text, not {type(value).__name__}")
+    if option.choices and value not in option.choices:
+        raise OptionError(option.name, f"must be one of {', '.join(option.choices)}, not {value!r}")
+    if option.name == "model" and not value.strip():
+        raise OptionError("model", "is empty; give a checkpoint name or a file path")
+    return value
+
+
+def _device(device: str) -> str:
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return device
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise OptionError("device", f"must be cpu, cuda or cuda:N, not {device!r}")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise OptionError("device", f"is {device!r} but PyTorch sees no CUDA device here; use cpu")
+    if index and int(index) >= torch.cuda.device_count():
+        raise OptionError("device", f"is {device!r} but there are only {torch.cuda.device_count()} CUDA devices "
+                                    f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    return device
+
+
+def _check_window(window: int, overlap: int) -> None:
+    if window < 2 or window % 2:
+        raise OptionError("window", f"must be an even number of frames, at least 2, not {window}")
+    if overlap < 0 or overlap % 2:
+        raise OptionError("overlap", f"must be an even number of frames, 0 or more, not {overlap}")
+    if overlap >= window:
+        raise OptionError("overlap", f"must be smaller than window ({window}), not {overlap}")
+
+
+# Command lines ------------------------------------------------------------------------------
+
+def flag_spelling(name: str) -> str:
+    """How the command lines name an argument."""
+    return "--" + name.replace("_", "-")
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (no usage block) and exits with 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser, task: str | None = None) -> None:
+    """Adds the options of ``task`` (all of them when None) as ``--flags``, every default None so
+    that ``resolve`` decides it."""
+    group = parser.add_argument_group("model")
+    for option in OPTIONS if task is None else options_for(task):
+        if option.kind is bool:
+            group.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None, help=option.help)
+        else:
+            group.add_argument(option.flag, type=option.kind, choices=option.choices, default=None,
+                               help=option.help, metavar=None if option.choices else option.name.upper())
+
+
+def from_arguments(task: str, arguments: argparse.Namespace) -> RunOptions:
+    """``resolve`` on what a command line was given."""
+    return resolve(task, **{name: getattr(arguments, name, None) for name in OPTION_NAMES})
+
+
+def given_options(arguments: argparse.Namespace) -> list[str]:
+    """The options a command line was actually given (flags spelt out)."""
+    return [option.flag for option in OPTIONS if getattr(arguments, option.name, None) is not None]

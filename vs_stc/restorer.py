@@ -1,0 +1,34 @@
+"""A loaded model with its engine options, restoring a stream of frames as they come; shared by
+the pipe filter, batch renders and ``stc eval``."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import torch
+
+from .engine import EngineOptions, Frame, SampleFormat, WindowRunner, stream
+from .engine.resizing import check_size
+from .loading import load_model
+from .models import STCNet
+from .options import RunOptions
+
+
+class StreamRestorer:
+    """Checks a stream's frame size up front, then restores its frames in order
+    (``restorer(frames, sample_format)`` -> restored frames, each exactly once)."""
+
+    def __init__(self, network: STCNet, engine: EngineOptions) -> None:
+        self.network, self.engine = network, engine
+
+    def check(self, height: int, width: int) -> None:
+        check_size(height, width, self.network.config.resolution, self.engine.resize)
+
+    def __call__(self, frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[torch.Tensor]:
+        return stream(WindowRunner(self.network, fmt, self.engine), frames)
+
+
+def load_restorer(options: RunOptions) -> StreamRestorer:
+    """Loads the model the options name, on their device and in their precision."""
+    network = load_model(options.model, device=options.device, precision=options.precision)
+    return StreamRestorer(network, options.engine_options())

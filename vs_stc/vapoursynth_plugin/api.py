@@ -1,0 +1,63 @@
+"""The Python functions behind core.stc.*: ``restore(clip, ...)`` and ``deflicker(clip, ...)``.
+
+Their arguments are ``vs_stc.options.OPTIONS``: this module declares none of them, it hands them
+to ``options.resolve`` and turns every error into a ``vs.Error`` that starts with the function's
+name and names the argument."""
+
+from __future__ import annotations
+
+import inspect
+from functools import lru_cache
+from typing import Any
+
+import vapoursynth as vs
+
+from ..errors import OptionError, STCError
+from ..loading import load_model
+from ..models import STCNet
+from ..options import options_for, resolve
+from . import node
+from .clips import check_clip, is_half_float
+
+
+@lru_cache(maxsize=4)
+def _network(model: str, device: str, precision: str) -> STCNet:
+    """Loaded networks, shared by every filter of a script that asks for the same one."""
+    return load_model(model, device=device, precision=precision)
+
+
+def _filter(func_name: str, task: str, clip: vs.VideoNode, arguments: dict[str, Any]) -> vs.VideoNode:
+    clip = check_clip(func_name, clip)
+    try:
+        options = resolve(task, half_float_input=is_half_float(clip), **arguments)
+        return node.build(clip, _network(options.model, options.device, options.precision), options)
+    except OptionError as error:
+        raise vs.Error(f"{func_name}: {error.spelled(lambda name: repr(name))}") from None
+    except STCError as error:
+        raise vs.Error(f"{func_name}: {error}") from None
+
+
+def restore(clip: vs.VideoNode, **options: Any) -> vs.VideoNode:
+    """Blind face video restoration of aligned square face crops (any size; run at the model's
+    resolution and scaled back). Output: the input's format, length, rate and props, plus STC*
+    props."""
+    return _filter("Restore", "restore", clip, options)
+
+
+def deflicker(clip: vs.VideoNode, **options: Any) -> vs.VideoNode:
+    """Removes flicker: mode 'brightness' (the deflicker checkpoint) or 'pixel' (deflicker-pixel);
+    ``model`` overrides the checkpoint. Otherwise as :func:`restore`."""
+    return _filter("Deflicker", "deflicker", clip, options)
+
+
+def _document(function, task: str) -> None:
+    """Gives ``function`` the signature and argument docs of its task's options."""
+    parameters = [inspect.Parameter("clip", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=vs.VideoNode)]
+    parameters += [inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=f"{o.kind.__name__} | None")
+                   for o in options_for(task)]
+    function.__signature__ = inspect.Signature(parameters, return_annotation=vs.VideoNode)
+    function.__doc__ += "\n\n" + "\n".join(f"{o.name}: {o.help}." for o in options_for(task))
+
+
+_document(restore, "restore")
+_document(deflicker, "deflicker")
