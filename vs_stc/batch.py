@@ -3,28 +3,36 @@ file (through the shared transcoding loop), and a summary. A failing file never 
 
 Encoding defaults: H.264 (libx264), CRF 18, preset medium, the input's pixel format when libx264
 takes it (else yuv420p); audio, subtitle and data streams and container metadata are copied.
-Outputs are written under a temporary name and renamed when complete.
+Outputs are written under a temporary name and renamed when complete; inputs are never
+overwritten, existing outputs only with ``--overwrite``. An input that decodes to fewer frames than
+its container declares (a cut-off download) fails unless ``allow_partial`` is given.
 """
 
 from __future__ import annotations
 
 import glob
-import os
+import io
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 import av
+import numpy as np
 from tqdm import tqdm
 
-from .errors import InputError, OptionError, STCError
+from .errors import InputError, OptionError, OutputError, STCError
 from .images import side_by_side, write_png
+from .outputs import check_output, written_atomically
 from .transcode import VideoEncoding, transcode
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
                     ".y4m", ".nut", ".flv", ".wmv", ".3gp"}
 KEPT_CONTAINERS = {".mp4", ".mkv", ".mov"}  # other inputs become .mkv, which holds any copied stream
+CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm",
+                     ".avi": "avi", ".nut": "nut", ".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts",
+                     ".mpg": "mpeg", ".mpeg": "mpeg", ".flv": "flv", ".wmv": "asf", ".3gp": "3gp", ".y4m": "yuv4mpegpipe"}
 CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
 
 
@@ -52,20 +60,56 @@ class Encoder:
     preset: str | None = "medium"
 
     def for_input(self, video: av.video.stream.VideoStream) -> VideoEncoding:
-        try:
-            codec = av.codec.Codec(self.codec, "w")
-        except (av.FFmpegError, ValueError) as error:
-            raise OptionError("codec", f"{self.codec!r} is not an encoder this FFmpeg has ({error})") from error
-        supported = {f.name for f in codec.video_formats or ()}
-        pix_fmt = self.pix_fmt or video.codec_context.format.name
-        if not self.pix_fmt and supported and pix_fmt not in supported:
-            pix_fmt = "yuv420p" if "yuv420p" in supported else sorted(supported)[0]
+        return self.encoding(video.codec_context.format.name)
+
+    def encoding(self, input_pix_fmt: str) -> VideoEncoding:
+        """The output stream for an input in ``input_pix_fmt``: ours when given, else the input's
+        when the encoder takes it (and it is not a palette), else the encoder's usual one."""
+        supported = {f.name for f in self._codec().video_formats or ()}
+        pix_fmt = self.pix_fmt or input_pix_fmt
+        if not self.pix_fmt and ((supported and pix_fmt not in supported) or av.VideoFormat(pix_fmt).has_palette):
+            preferred = [f for f in ("yuv420p", "rgb24") if not supported or f in supported]
+            pix_fmt = preferred[0] if preferred else sorted(supported)[0]
         options = {}
         if self.crf is not None and self.codec in CRF_CODECS:
             options["crf"] = str(self.crf)
         if self.preset and self.codec in ("libx264", "libx265"):
             options["preset"] = self.preset
         return VideoEncoding(self.codec, pix_fmt, options)
+
+    def _codec(self) -> av.codec.Codec:
+        try:
+            codec = av.codec.Codec(self.codec, "w")
+        except (av.FFmpegError, ValueError) as error:
+            raise OptionError("codec", f"{self.codec!r} is not an encoder this FFmpeg has ({error})") from error
+        if codec.type != "video":
+            raise OptionError("codec", f"{self.codec!r} is a {codec.type} encoder; give a video encoder, e.g. libx264")
+        return codec
+
+    def check(self, extensions: set[str]) -> None:
+        """Encodes one small frame into each container the batch writes, so an encoder, pixel
+        format or container that cannot work is refused before the first file, not in every one."""
+        if self.pix_fmt is not None:
+            try:
+                if av.VideoFormat(self.pix_fmt).has_palette:
+                    raise OptionError("pix_fmt", f"{self.pix_fmt!r} is a palette format, which cannot hold restored "
+                                                 "frames; give e.g. yuv420p or rgb24")
+            except ValueError:
+                raise OptionError("pix_fmt", f"{self.pix_fmt!r} is not a pixel format FFmpeg knows") from None
+        encoding = self.encoding("yuv420p")
+        for extension in sorted(extensions):
+            try:
+                with av.open(io.BytesIO(), "w", format=CONTAINER_FORMATS[extension]) as container:
+                    stream = container.add_stream(encoding.codec, rate=25, options=encoding.options)
+                    stream.width = stream.height = 64
+                    stream.pix_fmt = encoding.pix_fmt
+                    frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+                    container.mux(stream.encode(frame.reformat(format=encoding.pix_fmt)))
+                    container.mux(stream.encode(None))
+            except (av.FFmpegError, ValueError) as error:
+                raise OptionError("codec", f"{encoding.codec} with pixel format {encoding.pix_fmt} cannot be written "
+                                           f"to {extension} files ({error}); choose another --codec, --pix-fmt or "
+                                           "output name") from error
 
 
 def collect_inputs(arguments: list[str]) -> tuple[list[Path], list[Result]]:
@@ -91,7 +135,11 @@ def collect_inputs(arguments: list[str]) -> tuple[list[Path], list[Result]]:
 
 def plan_jobs(inputs: list[Path], output: Path) -> tuple[list[Job], list[Result]]:
     """One input and a video file name -> that file; otherwise ``output`` is a folder."""
-    single_file = len(inputs) == 1 and output.suffix.lower() in VIDEO_EXTENSIONS
+    names_a_file = output.suffix.lower() in VIDEO_EXTENSIONS and not output.is_dir()
+    if names_a_file and len(inputs) > 1:
+        raise OptionError("output", f"{output} names one video file, but {len(inputs)} inputs were found; give a "
+                                    "folder to write them into")
+    single_file = names_a_file and len(inputs) == 1
     jobs, refused = [], []
     taken: set[Path] = set()
     sources = set(inputs)
@@ -112,8 +160,46 @@ def plan_jobs(inputs: list[Path], output: Path) -> tuple[list[Job], list[Result]
     return jobs, refused
 
 
-def partial_path(target: Path) -> Path:
-    return target.with_name(f".{target.stem}.partial{target.suffix}")
+def declared_frames(container: av.container.InputContainer,
+                    video: av.video.stream.VideoStream) -> tuple[int | None, bool]:
+    """How many frames the container says the video has: (count, exact). Exact from the stream's
+    frame count (MP4, MOV index); else estimated from its duration and rate (Matroska); else None."""
+    if video.frames:
+        return video.frames, True
+    rate = video.average_rate or video.guessed_rate
+    if not rate:
+        return None, False
+    if video.duration and video.time_base:
+        return round(video.duration * video.time_base * rate), False
+    if container.duration:
+        return round(Fraction(container.duration, av.time_base) * rate), False
+    return None, False
+
+
+def is_short(decoded: int, declared: int | None, exact: bool) -> bool:
+    """Whether fewer frames came out than declared (a duration-based estimate may be off by a little)."""
+    if declared is None:
+        return False
+    return decoded < declared if exact else decoded < declared * 0.95 - 2
+
+
+def compare_paths(jobs: list[Job], compare: Path | None, overwrite: bool) -> dict[Job, Path]:
+    """The before/after still of each job: ``compare`` for one job, else one per output file
+    (``look-NAME.EXT.png``). Refused before anything is rendered: a name that is not .png, a missing
+    folder, a still that would replace an input or an output, or an existing file without
+    ``overwrite``."""
+    if compare is None:
+        return {}
+    if compare.suffix.lower() != ".png":
+        raise OptionError("compare", f"must be a .png file name, not {compare.name!r}")
+    if not compare.parent.is_dir():
+        raise OptionError("compare", f"the folder {compare.parent} does not exist")
+    stills = {job: compare if len(jobs) == 1 else compare.with_name(f"{compare.stem}-{job.target.name}.png")
+              for job in jobs}
+    protected = [path for job in jobs for path in (job.source, job.target)]
+    for still in stills.values():
+        check_output(still, protected, overwrite, what="the --compare still")
+    return stills
 
 
 @dataclass
@@ -124,16 +210,28 @@ class Comparison:
     frame: int | None  # None: the middle of the clip (or the first when the length is unknown)
     chosen: int = field(default=0, init=False)
     written: bool = field(default=False, init=False)
+    error: str | None = field(default=None, init=False)
 
     def start(self, total: int | None) -> None:
         self.chosen = self.frame if self.frame is not None else (total // 2 if total else 0)
 
     def __call__(self, count: int, source: av.VideoFrame, restored: av.VideoFrame) -> None:
-        if count - 1 == self.chosen:
-            before = source.to_ndarray(format="rgb24")
-            after = restored.to_ndarray(format="rgb24")
+        if count - 1 != self.chosen:
+            return
+        before = source.to_ndarray(format="rgb24")
+        after = restored.to_ndarray(format="rgb24")
+        try:
             write_png(side_by_side(before, after), self.path)
             self.written = True
+        except (OSError, av.FFmpegError) as error:  # a still is not worth the render
+            self.error = f"could not write the --compare still {self.path}: {error}"
+
+    def note(self, frames: int) -> str | None:
+        if self.error:
+            return self.error
+        if not self.written:
+            return f"no --compare still: frame {self.chosen} is past the last frame ({frames - 1})"
+        return None
 
 
 def render(
@@ -144,23 +242,21 @@ def render(
     comparison: Comparison | None,
     on_frames: Callable[[int], None],
     total_hint: Callable[[int | None], None] = lambda total: None,
+    allow_partial: bool = False,
 ) -> Result:
     result = Result(job.source, job.target)
-    if job.target.exists() and not overwrite:
-        result.error = f"{job.target} exists; pass --overwrite to replace it"
-        return result
-    partial = partial_path(job.target)
     start = time.monotonic()
     try:
+        check_output(job.target, [job.source], overwrite)
         job.target.parent.mkdir(parents=True, exist_ok=True)
         with av.open(str(job.source)) as source:
             if not source.streams.video:
                 raise InputError("the file has no video stream")
             video = source.streams.video[0]
-            total = video.frames or None
-            total_hint(total)
+            declared, exact = declared_frames(source, video)
+            total_hint(declared)
             if comparison:
-                comparison.start(total)
+                comparison.start(declared)
             encoding = encoder.for_input(video)
 
             def follow(count: int, before: av.VideoFrame, after: av.VideoFrame) -> None:
@@ -168,22 +264,28 @@ def render(
                 if comparison:
                     comparison(count, before, after)
 
-            with av.open(str(partial), mode="w") as sink:  # the container follows the extension
-                outcome = transcode(source, sink, restore, encoding, on_frame=follow)
-        result.frames = outcome.frames_out
-        if outcome.input_error:
-            raise InputError(f"the input is damaged after frame {outcome.frames_in} ({outcome.input_error})")
-        os.replace(partial, job.target)
-        if comparison and not comparison.written:
-            result.note = f"no --compare still: frame {comparison.chosen} is past the last frame ({result.frames - 1})"
+            with written_atomically(job.target) as partial:
+                with av.open(str(partial), mode="w") as sink:  # the container follows the extension
+                    outcome = transcode(source, sink, restore, encoding, on_frame=follow)
+                result.frames = outcome.frames_out
+                if outcome.input_error:
+                    raise InputError(f"the input is damaged after frame {outcome.frames_in} ({outcome.input_error})")
+                if is_short(outcome.frames_out, declared, exact):
+                    shortfall = (f"only {outcome.frames_out} of the {'' if exact else 'about '}{declared} frames its "
+                                 "container declares could be decoded (a cut-off file?)")
+                    if not allow_partial:
+                        raise InputError(f"{shortfall}; pass --allow-partial to keep what was decoded")
+                    result.note = f"PARTIAL: {shortfall}"
+        if comparison and (note := comparison.note(result.frames)):
+            result.note = f"{result.note}; {note}" if result.note else note
+    except OutputError as error:
+        result.error = str(error)
     except OSError as error:
         result.error = "the disk is full" if error.errno == 28 else f"{error.strerror or error}"
     except (av.FFmpegError, STCError) as error:
         result.error = f"unreadable or unsupported video: {error}" if isinstance(error, av.FFmpegError) else str(error)
     finally:
         result.seconds = time.monotonic() - start
-        if partial.exists():
-            partial.unlink()
     return result
 
 
@@ -197,23 +299,25 @@ def run_batch(
     compare: Path | None = None,
     compare_frame: int | None = None,
     quiet: bool = False,
+    allow_partial: bool = False,
 ) -> list[Result]:
+    """Renders every input; a file that fails is reported and the rest go on. Mistakes that would
+    fail every file (encoder options, the --compare name, -o) are refused before the first."""
     files, results = collect_inputs(inputs)
     jobs, refused = plan_jobs(files, output)
+    encoder.check({job.target.suffix.lower() for job in jobs})
+    stills = compare_paths(jobs, compare, overwrite)
     results += refused
     overall = tqdm(total=len(jobs), unit="file", desc="all files", disable=quiet, position=0)
     for job in jobs:
-        comparison = None
-        if compare is not None:
-            path = compare if len(jobs) == 1 else compare.with_name(f"{compare.stem}-{job.source.stem}{compare.suffix}")
-            comparison = Comparison(path, compare_frame)
+        comparison = Comparison(stills[job], compare_frame) if job in stills else None
         bar = tqdm(unit="frame", desc=job.source.name, disable=quiet, position=1, leave=False)
 
         def set_total(total: int | None, bar=bar) -> None:
             bar.total = total
             bar.refresh()
 
-        result = render(job, restore, encoder, overwrite, comparison, bar.update, set_total)
+        result = render(job, restore, encoder, overwrite, comparison, bar.update, set_total, allow_partial)
         bar.close()
         overall.update(1)
         results.append(result)
@@ -233,5 +337,7 @@ def summary(results: list[Result]) -> str:
     done = [r for r in results if not r.error]
     frames = sum(r.frames for r in done)
     seconds = sum(r.seconds for r in done)
-    lines.append(f"{len(done)} of {len(results)} files restored, {frames} frames in {seconds:.1f} s")
+    partial = sum(1 for r in done if r.note and r.note.startswith("PARTIAL"))
+    lines.append(f"{len(done)} of {len(results)} files restored, {frames} frames in {seconds:.1f} s"
+                 + (f"; {partial} of them PARTIAL (cut-off inputs)" if partial else ""))
     return "\n".join(lines)

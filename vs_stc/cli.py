@@ -72,9 +72,13 @@ def _weights_verify(args: argparse.Namespace) -> int:
 def _weights_convert(args: argparse.Namespace) -> int:
     from .checkpoints import convert_to_safetensors
     from .loading import checkpoint_file
+    from .outputs import check_output
 
     source, config = checkpoint_file(args.source)
     target = args.output or source.with_suffix(".safetensors")
+    if target.is_dir():
+        target = target / f"{source.stem}.safetensors"
+    check_output(target, [source], args.overwrite)
     convert_to_safetensors(source, target, config)
     print(f"wrote {target} ({target.stat().st_size / 2**20:.1f} MiB)")
     return 0
@@ -94,17 +98,23 @@ def _render(args: argparse.Namespace) -> int:
     restore = load_restorer(from_arguments(args.task, args))
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_batch(args.inputs, args.output, restore, encoder, overwrite=args.overwrite, compare=args.compare,
-                        compare_frame=args.compare_frame, quiet=args.quiet)
+                        compare_frame=args.compare_frame, quiet=args.quiet, allow_partial=args.allow_partial)
     print(summary(results))
     return 1 if any(r.error for r in results) else 0
 
 
 def _degrade(args: argparse.Namespace) -> int:
     from .evaluation.degrade import degrade
-    from .evaluation.video_io import read_video, write_video
+    from .evaluation.video_io import WRITABLE_EXTENSIONS, read_video, write_video
+    from .outputs import check_output, written_atomically
 
+    if args.output.suffix.lower() not in WRITABLE_EXTENSIONS:
+        raise OptionError("output", f"must end in one of {', '.join(WRITABLE_EXTENSIONS)} (lossless video), "
+                                    f"not {args.output.name!r}")
+    check_output(args.output, [args.input], args.overwrite)
     clip, rate = read_video(args.input)
-    write_video(degrade(clip, args.kind, seed=args.seed, vary=args.vary), args.output, rate)
+    with written_atomically(args.output) as partial:
+        write_video(degrade(clip, args.kind, seed=args.seed, vary=args.vary), partial, rate)
     print(f"wrote {args.output}: {len(clip)} frames, {args.kind} degradation, seed {args.seed}")
     return 0
 
@@ -168,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_weights_verify)
     convert = actions.add_parser("convert", help="write a checkpoint as safetensors without training-only tensors")
     convert.add_argument("source", help="a checkpoint name or a .pth path")
-    convert.add_argument("-o", "--output", type=Path, help="output file (default: beside the source)")
+    convert.add_argument("-o", "--output", type=Path, help="output file or folder (default: beside the source)")
+    convert.add_argument("--overwrite", action="store_true", help="replace an existing output (never the source)")
     convert.set_defaults(run=_weights_convert)
 
     for task, text in (("restore", "restore faces in video files"), ("deflicker", "remove flicker from video files")):
@@ -184,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
         render.add_argument("--compare", type=Path, metavar="PATH.png", help="write a before/after still")
         render.add_argument("--compare-frame", type=int, help="frame for --compare (default: the middle)")
+        render.add_argument("--allow-partial", action="store_true",
+                            help="keep the output of an input that decodes to fewer frames than it declares")
         render.add_argument("--quiet", action="store_true", help="no progress bars")
         render.set_defaults(run=_render, task=task)
 
@@ -193,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("--kind", choices=["bfvr", "brightness", "pixel"], required=True)
     degrade.add_argument("--seed", type=int, default=0)
     degrade.add_argument("--vary", action="store_true", help="bfvr: let the degradation drift over time")
+    degrade.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input)")
     degrade.set_defaults(run=_degrade)
 
     evaluate = commands.add_parser("eval", help="metrics of a clip, or of a filter beside its baselines")

@@ -7,10 +7,14 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .outputs import written_atomically
+
 
 def write_png(image: np.ndarray, path: Path) -> None:
-    """Writes an (H, W, 3) uint8 RGB image as PNG."""
-    with av.open(str(path), "w", format="image2") as container:
+    """Writes an (H, W, 3) uint8 RGB image as PNG, at exactly ``path`` (``update``: no %d
+    pattern expansion), atomically."""
+    with written_atomically(path) as partial, av.open(str(partial), "w", format="image2",
+                                                       options={"update": "1"}) as container:
         stream = container.add_stream("png")
         stream.width, stream.height = image.shape[1], image.shape[0]
         stream.pix_fmt = "rgb24"
