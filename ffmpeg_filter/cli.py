@@ -20,6 +20,7 @@ import time
 
 import av
 
+from vs_stc.av_frames import check_pix_fmt
 from vs_stc.errors import EXIT_USAGE, InputError, OptionError, STCError
 from vs_stc.options import CommandLineParser, add_arguments, flag_spelling, from_arguments
 from vs_stc.restorer import load_restorer
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output_pix_fmt is not None:
+        check_pix_fmt("output_pix_fmt", args.output_pix_fmt)
     stop = install_stop_request()
     restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
     # The unbuffered stdin, so a stop request is seen while waiting for input.
@@ -119,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     if video and video.codec_context.name not in LOSSLESS_CODECS and not args.quiet:
         print(f"{PROGRAM}: note: the video arrives as {video.codec_context.name}, a lossy encoding made just for the "
               "pipe; add -c:v rawvideo (or ffv1) before -f nut upstream to keep that quality", file=sys.stderr)
+    if len(source.streams.video) > 1 and not args.quiet:
+        print(f"{PROGRAM}: note: the input has {len(source.streams.video)} video streams; restoring the first "
+              f"(stream #{video.index}) and dropping the others", file=sys.stderr)
     progress = Progress(video.frames or None if video else None, enabled=not args.quiet)
     try:
         with source, av.open(sys.stdout.buffer, mode="w", format=container_format) as sink:

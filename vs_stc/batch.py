@@ -22,6 +22,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
+from .av_frames import check_pix_fmt
 from .errors import InputError, OptionError, OutputError, STCError
 from .images import side_by_side, write_png
 from .outputs import check_output, written_atomically
@@ -90,12 +91,7 @@ class Encoder:
         """Encodes one small frame into each container the batch writes, so an encoder, pixel
         format or container that cannot work is refused before the first file, not in every one."""
         if self.pix_fmt is not None:
-            try:
-                if av.VideoFormat(self.pix_fmt).has_palette:
-                    raise OptionError("pix_fmt", f"{self.pix_fmt!r} is a palette format, which cannot hold restored "
-                                                 "frames; give e.g. yuv420p or rgb24")
-            except ValueError:
-                raise OptionError("pix_fmt", f"{self.pix_fmt!r} is not a pixel format FFmpeg knows") from None
+            check_pix_fmt("pix_fmt", self.pix_fmt)
         encoding = self.encoding("yuv420p")
         for extension in sorted(extensions):
             try:
@@ -258,6 +254,8 @@ def render(
             if comparison:
                 comparison.start(declared)
             encoding = encoder.for_input(video)
+            if len(source.streams.video) > 1:
+                result.note = f"restored the first of {len(source.streams.video)} video streams, dropped the others"
 
             def follow(count: int, before: av.VideoFrame, after: av.VideoFrame) -> None:
                 on_frames(1)
@@ -275,7 +273,7 @@ def render(
                                  "container declares could be decoded (a cut-off file?)")
                     if not allow_partial:
                         raise InputError(f"{shortfall}; pass --allow-partial to keep what was decoded")
-                    result.note = f"PARTIAL: {shortfall}"
+                    result.note = f"PARTIAL: {shortfall}" + (f"; {result.note}" if result.note else "")
         if comparison and (note := comparison.note(result.frames)):
             result.note = f"{result.note}; {note}" if result.note else note
     except OutputError as error:

@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 import av
 
-from .av_frames import from_tensor, sample_format, to_planes, working_format
+from .av_frames import from_tensor, output_pix_fmt, sample_format, to_planes, working_format
 from .engine import Frame
 from .errors import InputError
 from .restorer import StreamRestorer
@@ -40,6 +40,19 @@ class Outcome:
     interrupted: bool = False
 
 
+def keep_description(source: av.video.codeccontext.VideoCodecContext,
+                     target: av.video.codeccontext.VideoCodecContext) -> None:
+    """The output video says what the input said: sample aspect ratio, colour matrix, primaries,
+    transfer and range (containers that carry them, such as MP4 and Matroska, keep them)."""
+    if source.sample_aspect_ratio:
+        target.sample_aspect_ratio = source.sample_aspect_ratio
+    tags = ["color_primaries", "color_trc"]
+    if not target.format.is_rgb and not source.format.is_rgb:  # a YUV matrix and range mean nothing to RGB
+        tags += ["colorspace", "color_range"]
+    for tag in tags:
+        setattr(target, tag, getattr(source, tag))
+
+
 def transcode(
     source: av.container.InputContainer,
     sink: av.container.OutputContainer,
@@ -56,11 +69,12 @@ def transcode(
     video_in = source.streams.video[0]
     restore.check(video_in.codec_context.height, video_in.codec_context.width)  # before anything is written
     video_in.thread_type = "AUTO"
-    pix_fmt = encoding.pix_fmt or video_in.codec_context.format.name
+    pix_fmt = output_pix_fmt(encoding.pix_fmt, video_in.codec_context.format)
     video_out = sink.add_stream(encoding.codec, rate=video_in.average_rate or video_in.guessed_rate or 25,
                                 options=encoding.options)
     video_out.width, video_out.height = video_in.codec_context.width, video_in.codec_context.height
     video_out.pix_fmt = pix_fmt
+    keep_description(video_in.codec_context, video_out.codec_context)
     video_out.time_base = video_out.codec_context.time_base = video_in.time_base
     copies = {s.index: sink.add_stream_from_template(s) for s in source.streams if s.type in COPIED_TYPES}
     sink.metadata.update(source.metadata)
