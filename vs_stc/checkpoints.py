@@ -105,24 +105,55 @@ def read_model_defaults(path: Path) -> ModelDefaults:
                               "export or convert the model again") from error
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive format
+PICKLE_PROTOCOL = 0x80  # the first byte of a pickle of protocol 2 or later (torch's legacy format)
+
+
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
-    if is_web_page(path):
-        raise CheckpointError(
-            f"{path} is a web page saved under a checkpoint's name, not weights; delete it and download again"
-        )
+    _check_pytorch_file(path)
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
+        if "weights_only" not in str(error) and "global" not in str(error).lower():
+            raise _corrupt(path, error) from error
         raise CheckpointError(
             f"{path} holds Python objects other than tensors; refusing to unpickle it (unsafe). "
             "If you trust it, re-save its state dict with torch.save or convert it to safetensors"
         ) from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
-        raise CheckpointError(
-            f"{path} is truncated or corrupt ({error.__class__.__name__}: {str(error).splitlines()[0]}); "
-            "delete it and download it again"
-        ) from error
+    except Exception as error:  # a damaged pickle or archive can fail in any of torch's readers
+        raise _corrupt(path, error) from error
     return _unwrap(loaded, path)
+
+
+def _check_pytorch_file(path: Path) -> None:
+    """Says what a file is when it is plainly not a PyTorch checkpoint, before torch reads it."""
+    with path.open("rb") as f:
+        head = f.read(512)
+    if not head:
+        raise CheckpointError(f"{path} is empty (0 bytes): a download or copy was cut off; fetch it again")
+    if is_web_page(path):
+        raise CheckpointError(
+            f"{path} is a web page saved under a checkpoint's name, not weights; delete it and download again"
+        )
+    if head.startswith(ZIP_MAGIC) or head[0] == PICKLE_PROTOCOL:
+        return
+    kind = "text" if _looks_like_text(head) else "binary data of an unknown kind"
+    raise CheckpointError(f"{path} is not a model file: it holds {kind}, not a PyTorch checkpoint (.pth) or "
+                          "safetensors file")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _corrupt(path: Path, error: BaseException) -> CheckpointError:
+    detail = (str(error).strip().splitlines() or [""])[0]
+    return CheckpointError(f"{path} is truncated or corrupt ({error.__class__.__name__}{': ' if detail else ''}"
+                           f"{detail}); delete it and download it again")
 
 
 def _unwrap(loaded: object, path: Path) -> dict[str, torch.Tensor]:

@@ -64,7 +64,8 @@ class OutputError(STCError, OSError):
 
 
 class ConfigError(STCError, ValueError):
-    """A training config file that cannot be used."""
+    """A setting outside the arguments that cannot be used: a training config file, an
+    environment variable."""
 
 
 class PluginBuildError(STCError, OSError):

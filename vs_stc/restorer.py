@@ -8,6 +8,7 @@ from typing import Iterable, Iterator
 import torch
 
 from .engine import EngineOptions, Frame, SampleFormat, WindowRunner, stream
+from .engine.memory import check_window_fits
 from .engine.resizing import check_size
 from .loading import load_model
 from .models import STCNet
@@ -19,6 +20,7 @@ class StreamRestorer:
     (``restorer(frames, sample_format)`` -> restored frames, each exactly once)."""
 
     def __init__(self, network: STCNet, engine: EngineOptions) -> None:
+        check_window_fits(network, engine.window)
         self.network, self.engine = network, engine
 
     def check(self, height: int, width: int) -> None:

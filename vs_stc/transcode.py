@@ -40,12 +40,13 @@ class Outcome:
     interrupted: bool = False
 
 
-def keep_description(source: av.video.codeccontext.VideoCodecContext,
-                     target: av.video.codeccontext.VideoCodecContext) -> None:
+def keep_description(source_stream: av.video.stream.VideoStream, target_stream: av.video.stream.VideoStream) -> None:
     """The output video says what the input said: sample aspect ratio, colour matrix, primaries,
     transfer and range (containers that carry them, such as MP4 and Matroska, keep them)."""
-    if source.sample_aspect_ratio:
-        target.sample_aspect_ratio = source.sample_aspect_ratio
+    source, target = source_stream.codec_context, target_stream.codec_context
+    aspect = source_stream.sample_aspect_ratio or source.sample_aspect_ratio  # NUT keeps it on the stream
+    if aspect:
+        target.sample_aspect_ratio = aspect
     tags = ["color_primaries", "color_trc"]
     if not target.format.is_rgb and not source.format.is_rgb:  # a YUV matrix and range mean nothing to RGB
         tags += ["colorspace", "color_range"]
@@ -74,7 +75,7 @@ def transcode(
                                 options=encoding.options)
     video_out.width, video_out.height = video_in.codec_context.width, video_in.codec_context.height
     video_out.pix_fmt = pix_fmt
-    keep_description(video_in.codec_context, video_out.codec_context)
+    keep_description(video_in, video_out)
     video_out.time_base = video_out.codec_context.time_base = video_in.time_base
     copies = {s.index: sink.add_stream_from_template(s) for s in source.streams if s.type in COPIED_TYPES}
     sink.metadata.update(source.metadata)

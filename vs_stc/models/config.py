@@ -59,6 +59,16 @@ class STCConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown STC config fields: {', '.join(unknown)}")
+        defaults = cls()
+        for name, value in values.items():
+            expected = getattr(defaults, name)
+            if isinstance(expected, tuple):
+                valid = isinstance(value, (list, tuple)) and all(type(v) is int for v in value)
+            else:
+                valid = type(value) is type(expected)
+            if not valid:
+                raise ValueError(f"STC config field {name!r} must be {type(expected).__name__}"
+                                 f"{' of integers' if isinstance(expected, tuple) else ''}, not {value!r}")
         tuples = {k: tuple(v) for k, v in values.items() if isinstance(v, list)}
         return cls(**{**values, **tuples})
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import vapoursynth as vs
 
+from ..engine.memory import check_window_fits
 from ..errors import OptionError, STCError
 from ..loading import load_model
 from ..models import STCNet
@@ -30,7 +31,9 @@ def _filter(func_name: str, task: str, clip: vs.VideoNode, arguments: dict[str, 
     clip = check_clip(func_name, clip)
     try:
         options = resolve(task, half_float_input=is_half_float(clip), **arguments)
-        return node.build(clip, _network(options.model, options.device, options.precision), options)
+        network = _network(options.model, options.device, options.precision)
+        check_window_fits(network, options.window)
+        return node.build(clip, network, options)
     except OptionError as error:
         raise vs.Error(f"{func_name}: {error.spelled(lambda name: repr(name))}") from None
     except STCError as error:
