@@ -39,7 +39,20 @@ def from_tensor(restored: torch.Tensor, working: str, template: av.VideoFrame, p
     if working in ("rgba", "rgba64le"):
         channels.append(template.to_ndarray(format=working)[..., 3])
     frame = av.VideoFrame.from_ndarray(np.stack(channels, axis=-1), format=working)
-    return frame.reformat(format=pix_fmt, dst_colorspace=template.colorspace, dst_color_range=template.color_range)
+    frame = frame.reformat(format=pix_fmt, dst_colorspace=template.colorspace, dst_color_range=template.color_range)
+    if template.format.name == pix_fmt:
+        _copy_alpha_plane(template, frame)
+    return frame
+
+
+def _copy_alpha_plane(source: av.VideoFrame, target: av.VideoFrame) -> None:
+    """Puts the source's own alpha plane back: converting alpha through RGBA and back is not exact
+    in swscale (128 becomes 129), copying the plane is."""
+    for component in source.format.components:
+        if component.is_alpha and source.format.is_planar:
+            source_plane, target_plane = source.planes[component.plane], target.planes[component.plane]
+            if source_plane.buffer_size == target_plane.buffer_size:
+                target_plane.update(bytes(source_plane))
 
 
 def output_pix_fmt(requested: str | None, source: av.VideoFormat) -> str:

@@ -1,0 +1,294 @@
+"""Nothing lost, nothing half-done passed off as done, on every command: the hostile and clumsy
+uses of issue 13, each with its exit code, a one-line message naming the argument or file, the
+inputs byte-identical afterwards, and no file under a final name unless it is complete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import vapoursynth as vs
+from safetensors.torch import load_file, save_file
+
+FFMPEG = shutil.which("ffmpeg")
+pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
+MODEL = ["--model", "tiny-bfvr", "--quiet"]
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+
+
+def stc(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vs_stc.cli", *args], capture_output=True, text=True, timeout=300,
+                          **kwargs)
+
+
+def stc_ffmpeg(*args: str, stdin: bytes = b"", **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ffmpeg_filter", *args], input=stdin, capture_output=True,
+                          timeout=300, **kwargs)
+
+
+def one_line_error(stderr: str, *named: str) -> None:
+    lines = [line for line in stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    assert all(name in lines[0] for name in named), stderr
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    """50 frames of 64 x 64 as lossless Matroska and as faststart MP4, and their cut-off halves."""
+    folder = tmp_path_factory.mktemp("clips")
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=2", "-c:v", "ffv1", str(folder / "in.mkv"))
+    ffmpeg("-i", str(folder / "in.mkv"), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+           str(folder / "in.mp4"))
+    for name in ("in.mkv", "in.mp4"):
+        whole = (folder / name).read_bytes()
+        (folder / f"cut-{name}").write_bytes(whole[: len(whole) // 2])
+    return folder
+
+
+@pytest.fixture
+def work(clips, tmp_path) -> Path:
+    for path in clips.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+# Data loss --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arguments, exit_code, named", [
+    (["restore", "in.mkv", "-o", "out.mkv", "--compare", "in.mkv", *MODEL], 2, ["--compare"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--compare", "out.mkv", *MODEL], 2, ["--compare"]),
+    (["degrade", "in.mkv", "-o", "in.mkv", "--kind", "brightness"], 2, ["in.mkv", "also an input"]),
+    (["degrade", "in.mkv", "-o", "in.mp4", "--kind", "brightness"], 2, ["in.mp4", "--overwrite"]),
+    (["degrade", "in.mkv", "-o", "out.txt", "--kind", "brightness"], 2, ["--output", "out.txt"]),
+    (["restore", "in.mkv", "in.mp4", "-o", "x.mp4", *MODEL], 2, ["--output", "2 inputs"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--codec", "png", *MODEL], 2, ["--codec"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--codec", "aac", *MODEL], 2, ["--codec"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--pix-fmt", "nonsense", *MODEL], 2, ["--pix-fmt"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--pix-fmt", "pal8", *MODEL], 2, ["--pix-fmt"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--window", "100000", *MODEL], 2, ["--window", "GiB"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--model", "/etc/passwd", "--quiet"], 2, ["/etc/passwd", "text"]),
+    (["eval", "in.mkv", "--reference", "notes.md5"], 2, ["notes.md5"]),
+], ids=lambda value: " ".join(value) if isinstance(value, list) else str(value))
+def test_refused_before_anything_is_written(work, arguments, exit_code, named):
+    (work / "notes.md5").write_text("d41d8cd98f00b204e9800998ecf8427e  in.mkv\n")
+    before = digests(work)
+    result = stc(*arguments, cwd=work)
+    assert result.returncode == exit_code, result.stderr
+    one_line_error(result.stderr, *named)
+    assert digests(work) == before  # inputs byte-identical, nothing new
+
+
+def test_degrade_replaces_an_output_only_with_overwrite(work):
+    assert stc("degrade", "in.mkv", "-o", "flicker.mkv", "--kind", "brightness", cwd=work).returncode == 0
+    first = (work / "flicker.mkv").read_bytes()
+    refused = stc("degrade", "in.mkv", "-o", "flicker.mkv", "--kind", "brightness", "--seed", "2", cwd=work)
+    assert refused.returncode == 2 and (work / "flicker.mkv").read_bytes() == first
+    replaced = stc("degrade", "in.mkv", "-o", "flicker.mkv", "--kind", "brightness", "--seed", "2", "--overwrite",
+                   cwd=work)
+    assert replaced.returncode == 0 and (work / "flicker.mkv").read_bytes() != first
+
+
+def test_weights_convert_never_rewrites_its_source(tmp_path):
+    from vs_stc.weights import bundled_path
+
+    source = tmp_path / "src.safetensors"
+    shutil.copy(bundled_path("tiny-bfvr"), source)
+    before = source.read_bytes()
+    in_place = stc("weights", "convert", str(source))
+    assert in_place.returncode == 2 and source.read_bytes() == before
+    one_line_error(in_place.stderr, "src.safetensors")
+    folder = tmp_path / "converted"
+    folder.mkdir()
+    into_folder = stc("weights", "convert", str(source), "-o", f"{folder}/")
+    assert into_folder.returncode == 0, into_folder.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["src.safetensors"]  # no temporary left behind
+    assert (folder / "src.safetensors").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["converted", "src.safetensors"]
+
+
+# Half a file ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["cut-in.mkv", "cut-in.mp4"])
+def test_a_cut_off_input_fails_unless_partial_output_is_allowed(work, name):
+    result = stc("restore", name, "-o", "out/", *MODEL, cwd=work)
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "frames its container declares" in result.stdout
+    assert not (work / "out").exists() or not any((work / "out").iterdir())
+    allowed = stc("restore", name, "-o", "out/", "--allow-partial", *MODEL, cwd=work)
+    assert allowed.returncode == 0, allowed.stdout
+    assert "PARTIAL" in allowed.stdout.splitlines()[0] and "PARTIAL" in allowed.stdout.splitlines()[-1]
+
+
+# --compare --------------------------------------------------------------------------------------
+
+def test_compare_stills_one_per_output_at_their_exact_names(work):
+    shutil.copy(work / "in.mkv", work / "in.mov")  # same stem as in.mkv
+    result = stc("restore", "in.mkv", "in.mov", "-o", "out", "--compare", "look%d.png", *MODEL, cwd=work)
+    assert result.returncode == 0, result.stdout
+    assert sorted(p.name for p in work.glob("look*")) == ["look%d-in.mkv.png", "look%d-in.mov.png"]
+
+
+def test_compare_shows_the_middle_frame_of_a_matroska_input(work):
+    result = stc("restore", "in.mkv", "-o", "out.mkv", "--compare", "look.png", *MODEL, cwd=work)
+    assert result.returncode == 0, result.stdout
+    with av.open(str(work / "look.png")) as still, av.open(str(work / "in.mkv")) as source:
+        before = next(still.decode(video=0)).to_ndarray(format="rgb24")[:, :64]
+        frames = [f.to_ndarray(format="rgb24") for f in source.decode(video=0)]
+    assert np.array_equal(before, frames[25])
+
+
+def test_an_unwritable_still_is_named_and_does_not_fail_the_render(work):
+    still = "/proc/stc-look.png"  # a folder no one may create files in, root included
+    result = stc("restore", "in.mkv", "-o", "out.mkv", "--compare", still, *MODEL, cwd=work)
+    assert result.returncode == 0 and f"could not write the --compare still {still}" in result.stdout
+    assert (work / "out.mkv").exists()
+
+
+# Stream properties ------------------------------------------------------------------------------
+
+def test_batch_keeps_sample_aspect_ratio_and_colour_tags(work):
+    ffmpeg("-i", str(work / "in.mkv"), "-frames:v", "8", "-vf", "setsar=16/15", "-c:v", "libx264", "-pix_fmt",
+           "yuv420p", "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+           str(work / "tagged.mp4"))
+    assert stc("restore", "tagged.mp4", "-o", "out.mp4", *MODEL, cwd=work).returncode == 0
+    with av.open(str(work / "out.mp4")) as container:
+        context = container.streams.video[0].codec_context
+        assert context.sample_aspect_ratio == Fraction(16, 15)
+        assert (context.colorspace, context.color_primaries, context.color_trc) == (1, 1, 1)  # BT.709
+        assert context.color_range == 1  # limited ("tv")
+
+
+def test_pipe_keeps_alpha_and_turns_a_palette_into_rgb(work):
+    ffmpeg("-i", str(work / "in.mkv"), "-frames:v", "8", "-vf", "format=yuva420p,geq=lum=lum(X\\,Y):a=X*4:"
+           "cb=cb(X\\,Y):cr=cr(X\\,Y)", "-c:v", "rawvideo", "-f", "nut", str(work / "alpha.nut"))
+    result = stc_ffmpeg("restore", *MODEL, stdin=(work / "alpha.nut").read_bytes())
+    assert result.returncode == 0, result.stderr
+    (work / "alpha-out.nut").write_bytes(result.stdout)
+    alphas = []
+    for name in ("alpha.nut", "alpha-out.nut"):
+        with av.open(str(work / name)) as container:
+            alphas.append([f.to_ndarray(format="rgba")[..., 3] for f in container.decode(video=0)])
+    assert all(np.array_equal(a, b) for a, b in zip(*alphas)) and len(alphas[1]) == 8
+
+    ffmpeg("-i", str(work / "in.mkv"), "-frames:v", "4", "-vf", "format=pal8", "-c:v", "rawvideo", "-f", "nut",
+           str(work / "palette.nut"))
+    result = stc_ffmpeg("restore", *MODEL, stdin=(work / "palette.nut").read_bytes())
+    assert result.returncode == 0, result.stderr
+    (work / "palette-out.nut").write_bytes(result.stdout)
+    with av.open(str(work / "palette-out.nut")) as container:
+        assert container.streams.video[0].codec_context.format.name == "rgb24"
+
+
+def test_pipe_names_the_video_stream_it_takes(work):
+    ffmpeg("-i", str(work / "in.mkv"), "-i", str(work / "in.mkv"), "-map", "0:v", "-map", "1:v", "-frames:v", "4",
+           "-c:v", "rawvideo", "-f", "nut", str(work / "two.nut"))
+    result = stc_ffmpeg("restore", "--model", "tiny-bfvr", stdin=(work / "two.nut").read_bytes())
+    assert result.returncode == 0 and b"2 video streams; restoring the first" in result.stderr
+
+
+@pytest.mark.parametrize("pix_fmt", ["nonsense", "pal8"])
+def test_pipe_refuses_an_output_pixel_format_that_cannot_work(pix_fmt):
+    result = stc_ffmpeg("restore", "--output-pix-fmt", pix_fmt, *MODEL)
+    assert result.returncode == 2 and result.stdout == b""
+    one_line_error(result.stderr.decode(), "--output-pix-fmt")
+
+
+def test_pipe_onto_a_full_disk_ends_in_one_line(work, tmp_path):
+    def small_files_only():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    ffmpeg("-i", str(work / "in.mkv"), "-c:v", "rawvideo", "-f", "nut", str(work / "in.nut"))
+    with open(work / "in.nut", "rb") as source, open(tmp_path / "full.nut", "wb") as sink:
+        result = subprocess.run([sys.executable, "-m", "ffmpeg_filter", "restore", *MODEL], stdin=source, stdout=sink,
+                                stderr=subprocess.PIPE, timeout=300, preexec_fn=small_files_only)
+    assert result.returncode == 1
+    one_line_error(result.stderr.decode(), "writing the output failed")
+
+
+# Model files ------------------------------------------------------------------------------------
+
+def broken_models(folder: Path) -> dict[str, Path]:
+    """Files a user might pass as a model, each wrong in its own way."""
+    from vs_stc.weights import bundled_path
+
+    state = load_file(str(bundled_path("tiny-bfvr")))
+    files = {"empty": folder / "empty.pth", "text": Path("/etc/passwd"), "random": folder / "random.pth"}
+    files["empty"].write_bytes(b"")
+    files["random"].write_bytes(random.Random(1).randbytes(4096))
+    for name, config in (("bad json", "{not json"), ("unknown field", json.dumps({"wings": 2})),
+                         ("wrong type", json.dumps({"resolution": "big"}))):
+        files[name] = folder / f"{name.replace(' ', '-')}.safetensors"
+        save_file(state, str(files[name]), metadata={"stc_config": config})
+    return files
+
+
+@pytest.mark.parametrize("case", ["empty", "text", "random", "bad json", "unknown field", "wrong type"])
+def test_broken_model_files_give_one_line_on_every_surface(tmp_path, case):
+    model = broken_models(tmp_path)[case]
+    piped = stc_ffmpeg("restore", "--model", str(model), "--quiet")
+    assert piped.returncode == 2
+    one_line_error(piped.stderr.decode(), str(model))
+    clip = vs.core.std.BlankClip(format=vs.RGB24, width=64, height=64, length=4)
+    with pytest.raises(vs.Error) as raised:
+        vs.core.stc.Restore(clip, model=str(model))
+    assert str(raised.value).startswith("Restore: ") and str(model) in str(raised.value)
+    assert "holds Python objects" not in str(raised.value)
+
+
+def test_a_mirror_that_is_not_a_url_is_named(tmp_path):
+    result = stc("restore", "x.mkv", "-o", "y.mkv", "--quiet", cwd=tmp_path,
+                 env={**os.environ, "STC_WEIGHTS_MIRROR": "not a url", "STC_WEIGHTS_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    one_line_error(result.stderr, "STC_WEIGHTS_MIRROR")
+
+
+# Fuzz -------------------------------------------------------------------------------------------
+
+def damaged(data: bytes, rng: random.Random) -> bytes:
+    """A seeded truncation, or a few flipped bytes past the header."""
+    if rng.random() < 0.5:
+        return data[: rng.randrange(1, len(data))]
+    mutable = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        position = rng.randrange(min(200, len(data) - 1), len(data))
+        mutable[position] ^= 1 << rng.randrange(8)
+    return bytes(mutable)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fuzzed_inputs_end_in_a_message_or_a_valid_output(work, seed):
+    rng = random.Random(seed)
+    ffmpeg("-i", str(work / "in.mkv"), "-frames:v", "12", "-c:v", "rawvideo", "-f", "nut", str(work / "in.nut"))
+    piped = stc_ffmpeg("restore", *MODEL, stdin=damaged((work / "in.nut").read_bytes(), rng))
+    assert piped.returncode in (0, 1, 2) and b"Traceback" not in piped.stderr, piped.stderr.decode()
+    if piped.returncode == 2:
+        assert piped.stderr.strip().count(b"\n") == 0 and piped.stdout == b""
+
+    (work / "fuzzed.mkv").write_bytes(damaged((work / "in.mkv").read_bytes(), rng))
+    rendered = stc("restore", "fuzzed.mkv", "-o", "out.mkv", *MODEL, cwd=work)
+    assert rendered.returncode in (0, 1, 2) and "Traceback" not in rendered.stderr + rendered.stdout
+    if rendered.returncode == 0:
+        with av.open(str(work / "out.mkv")) as container:
+            assert sum(1 for _ in container.decode(video=0)) > 0
+    else:
+        assert not (work / "out.mkv").exists()
