@@ -1,11 +1,9 @@
-"""Shared fixtures: the project's parity data, the bundled models, and a tiny network config with
-deterministic weights for the engine's mechanics."""
+"""Shared fixtures: the parity data (tests/fixtures/parity), the bundled models, and a tiny network
+config with deterministic weights for the engine's mechanics."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -30,41 +28,27 @@ TINY = STCConfig(
 )
 
 
-def parity_dir() -> Path:
-    """The reference model's manifests and golden outputs (shared/ beside the checkout)."""
-    return Path(os.environ.get("STC_PARITY_DIR", REPO.parent / "shared" / "parity"))
+# The reference implementation's manifests and (derived) golden outputs, committed in the repository.
+PARITY = REPO / "tests" / "fixtures" / "parity"
+PARITY_CONFIGS = ("bfvr", "deflicker")
 
 
 @pytest.fixture(scope="session")
-def parity() -> Path:
-    path = parity_dir()
-    if not (path / "make_weights.py").exists():
-        pytest.fail(f"parity data not found in {path}: set STC_PARITY_DIR to shared/parity")
-    return path
+def manifests() -> dict[str, dict[str, list[int]]]:
+    """Name -> shape of every tensor in the released checkpoints, training-only ones included."""
+    return {name: json.loads((PARITY / f"manifest_{name}.json").read_text()) for name in PARITY_CONFIGS}
 
 
 @pytest.fixture(scope="session")
-def make_weights(parity: Path):
-    """The project's weight builder, shared/parity/make_weights.py, imported as a module."""
-    spec = importlib.util.spec_from_file_location("make_weights", parity / "make_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def manifests(parity: Path) -> dict[str, dict[str, list[int]]]:
-    return {name: json.loads((parity / f"manifest_{name}.json").read_text()) for name in ("bfvr", "deflicker")}
-
-
-@pytest.fixture(scope="session")
-def parity_checkpoints(tmp_path_factory, make_weights, manifests) -> dict[str, Path]:
+def parity_checkpoints(tmp_path_factory, manifests) -> dict[str, Path]:
     """Released-format files ({"params_ema": ...}, unused tensors included) of the parity weights."""
+    from vs_stc.models.deterministic import deterministic_state
+
     folder = tmp_path_factory.mktemp("parity-weights")
     files = {}
     for name, manifest in manifests.items():
         files[name] = folder / f"{name}.pth"
-        torch.save({"params_ema": make_weights.build(manifest)}, files[name])
+        torch.save({"params_ema": deterministic_state(manifest)}, files[name])
     return files
 
 

@@ -64,7 +64,7 @@ def test_folder_of_clips_keeps_audio_metadata_and_frame_count(tmp_path, model_ar
         assert sum(1 for _ in container.decode(video=0)) == FRAMES
     assert audio_digests(out) == audio_digests(clip)
     assert (tmp_path / "out" / "b.mov").exists()
-    with av.open(str(tmp_path / "look-a.png")) as still:
+    with av.open(str(tmp_path / "look-a.mp4.png")) as still:
         image = next(still.decode(video=0))
         assert (image.width, image.height) == (2 * 64 + 4, 64)
 

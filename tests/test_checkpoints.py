@@ -104,7 +104,7 @@ def test_released_checkpoints_are_recognised_by_depth(parity_checkpoints):
 
 @pytest.mark.parametrize(
     ("precision", "device", "message"),
-    [("fp16", "cpu", "fp16 runs on CUDA only"), ("int8", "cpu", "not one of fp32, bf16, fp16")],
+    [("fp16", "cpu", "fp16 runs on CUDA only"), ("int8", "cpu", "must be one of fp32, bf16, fp16")],
 )
 def test_unsupported_precisions_are_refused(tmp_path, tiny_state, precision, device, message):
     path = _save(tiny_state, tmp_path / "tiny.pth")

@@ -178,7 +178,7 @@ def test_weights_command_downloads_verifies_and_converts(server, tmp_path, parit
     assert vs_stc.load_model(out).config.transformer_layers == 6
 
     unknown = _stc("weights", "download", "nope", env=env)
-    assert unknown.returncode == 1 and "unknown checkpoint 'nope'" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown checkpoint 'nope'" in unknown.stderr
 
 
 def test_bundled_models_need_no_download_and_a_missing_one_says_where_to_get_it(tmp_path, monkeypatch, bundled_bfvr):
@@ -187,5 +187,5 @@ def test_bundled_models_need_no_download_and_a_missing_one_says_where_to_get_it(
     verified = _stc("weights", "verify", bundled_bfvr, "tiny-deflicker", env={})
     assert verified.returncode == 0 and "tiny-bfvr: ok, bundled" in verified.stdout, verified.stdout
     monkeypatch.setenv("STC_BUNDLED_WEIGHTS", str(tmp_path))
-    with pytest.raises(STCError, match="ships in the weights/ folder of a vs-stc source checkout"):
+    with pytest.raises(STCError, match="ships inside the vs-stc wheel"):
         vs_stc.load_model("tiny-bfvr")

@@ -192,7 +192,7 @@ def test_bad_model_arguments_fail_before_reading_input(model_args):
     result = run_filter(["restore", *model_args, "--window", "7"], b"")
     assert result.returncode == 2
     assert result.stderr.decode().strip() == (
-        "stc-ffmpeg: --window/--overlap: window must be an even number of frames >= 2, not 7")
+        "stc-ffmpeg: error: --window must be an even number of frames, at least 2, not 7")
 
 
 def test_non_square_video_is_refused_before_anything_is_written(model_args):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import weights
 from .errors import EXIT_USAGE, DownloadError, OptionError, STCError
-from .options import CommandLineParser, add_arguments, flag_spelling, from_arguments, given_options
+from .options import CommandLineParser, add_arguments, flag_spelling, from_arguments, given_options, resolve
 
 
 def _weights_list(args: argparse.Namespace) -> int:
@@ -124,16 +124,19 @@ def _eval(args: argparse.Namespace) -> int:
 
     from .evaluation.report import evaluate, model_processor, plot, table
 
-    process, window, overlap = None, 24, 8
+    process = None
     if args.filter_task:
         from .loading import load_model
 
         options = from_arguments(args.filter_task, args)
         network = load_model(options.model, device=options.device, precision=options.precision)
-        process, window, overlap = model_processor(network, options), options.window, options.overlap
-    elif given := given_options(args):
-        raise OptionError("run", f"is needed for {', '.join(given)}: they choose how to run a filter; add --run "
-                                 "restore or --run deflicker")
+        process = model_processor(network, options)
+    else:  # only the window grid matters: it places the seam score's boundaries
+        if given := [flag for flag in given_options(args) if flag not in ("--window", "--overlap")]:
+            raise OptionError("run", f"is needed for {', '.join(given)}: they choose how to run a filter; add --run "
+                                     "restore or --run deflicker")
+        options = resolve("restore", window=args.window, overlap=args.overlap)
+    window, overlap = options.window, options.overlap
     results, curves = evaluate(args.clip, args.reference, process, args.filter_task or "restore",
                                args.mode or "brightness", window, overlap)
     if args.json:

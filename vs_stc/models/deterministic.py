@@ -1,12 +1,15 @@
-"""Deterministic stand-in weights: every tensor drawn from a generator seeded by the CRC32 of its
-name, scaled so activations stay in range. They follow the same recipe as the project's parity
-weights (shared/parity/make_weights.py), so any implementation can rebuild them. They restore
-nothing; they exist for demos, tests and benchmarks until trained weights are available."""
+"""Deterministic weights: every tensor drawn from a generator seeded by the CRC32 of its name,
+scaled so activations stay in range, so any implementation can rebuild them from a list of names
+and shapes alone. They restore nothing. They are the weights of the parity tests (the reference
+implementation's outputs for them are committed in tests/fixtures/parity), and of the tests and
+benchmarks that measure the network's and the engine's mechanics, speed and memory rather than
+restoration quality (the trained models ship in weights/)."""
 
 from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -27,10 +30,15 @@ def deterministic_tensor(key: str, shape: tuple[int, ...]) -> torch.Tensor:
     return (x / math.sqrt(fan_in)).float()
 
 
+def deterministic_state(manifest: Mapping[str, Sequence[int]]) -> dict[str, torch.Tensor]:
+    """The deterministic tensor of every name in ``manifest`` (name -> shape), in its order."""
+    return {key: deterministic_tensor(key, tuple(shape)) for key, shape in manifest.items()}
+
+
 def deterministic_network(config: STCConfig) -> STCNet:
     """An STCNet of ``config`` in eval mode, filled with deterministic weights."""
     with torch.device("meta"):
         network = STCNet(config)
-    state = {k: deterministic_tensor(k, tuple(v.shape)) for k, v in network.state_dict().items()}
+    state = deterministic_state({k: v.shape for k, v in network.state_dict().items()})
     network.load_state_dict(state, assign=True)
     return network.eval().requires_grad_(False)
