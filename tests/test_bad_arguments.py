@@ -30,6 +30,7 @@ CASES = [
      "model"),
     ("a folder as the model", ["--model", "/tmp"], {"model": "/tmp"}, "model"),
     ("mode is for deflicker", ["--mode", "pixel"], {"mode": "pixel"}, "mode"),
+    ("a blend that is not a switch", ["--keep-detail=2"], {"keep_detail": 2}, "keep"),
     ("window not a number", ["--window", "abc"], {"window": "abc"}, "window"),
 ]
 if not torch.cuda.is_available():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vs_stc.engine.planning import plan, reflect
+from vs_stc.engine.planning import cut_span, plan, plan_around, reflect, shot_bounds
 
 
 @st.composite
@@ -33,23 +33,57 @@ def test_every_frame_is_covered_once_with_weights_summing_to_one(clip):
             assert p.windows[c.window].frames[c.offset] == frame
 
 
+def shot_of(frame, length, cuts):
+    return next((s, e) for s, e in shot_bounds(length, cuts) if s <= frame < e)
+
+
 @settings(max_examples=300, deadline=None)
 @given(clips())
 def test_windows_stay_inside_their_shot_and_pad_only_short_shots_by_reflection(clip):
     length, window, overlap, cuts = clip
     p = plan(length, window, overlap, cuts)
-    shot_starts = sorted({0, *(c for c in cuts if 0 < c < length)})
+    stride = window - overlap
     for w in p.windows:
+        shot_start, shot_end = shot_of(w.start, length, cuts)
         assert len(w.frames) == window
-        assert w.shot_start in shot_starts
-        assert all(w.shot_start <= f < w.shot_end for f in w.frames)  # never crosses a cut
-        shot_length = w.shot_end - w.shot_start
+        assert w.opens_shot == (w.start == shot_start)
+        assert all(shot_start <= f < shot_end for f in w.frames)  # never crosses a cut
+        shot_length = shot_end - shot_start
         if shot_length >= window:
             assert w.frames == tuple(range(w.start, w.start + window))  # real frames only
+            # on the clip's grid, or the shot's first or last window
+            assert w.start % stride == 0 or w.start == shot_start or w.end == shot_end
         else:
-            assert w.start == w.shot_start
-            assert w.frames[:shot_length] == tuple(range(w.shot_start, w.shot_end))
-            assert w.frames[shot_length] == (w.shot_end - 2 if shot_length > 1 else w.shot_start)
+            assert w.start == shot_start
+            assert w.frames[:shot_length] == tuple(range(shot_start, shot_end))
+            assert w.frames[shot_length] == (shot_end - 2 if shot_length > 1 else shot_start)
+
+
+@settings(max_examples=300, deadline=None)
+@given(clips())
+def test_planning_around_a_frame_asks_only_about_nearby_cuts_and_matches_the_whole_plan(clip):
+    length, window, overlap, cuts = clip
+    whole = plan(length, window, overlap, cuts)
+    cut_set = set(cuts)
+    for frame in range(length):
+        first, last = cut_span(frame, window, overlap)
+        asked = []
+
+        def is_cut(f):
+            asked.append(f)
+            return f in cut_set
+
+        local = plan_around(frame, length, window, overlap, is_cut)
+        assert all(max(first, 1) <= f <= min(last, length - 1) for f in asked)
+        got = [(local.windows[c.window], c.offset, c.weight) for c in local.contributions(frame)]
+        want = [(whole.windows[c.window], c.offset, c.weight) for c in whole.contributions(frame)]
+        assert got == want, frame
+
+
+def test_windows_stay_on_the_grid_after_a_cut():
+    p = plan(60, window=24, overlap=8, cuts=[5])
+    assert [(w.start, w.opens_shot) for w in p.windows] == [(0, True), (5, True), (16, False), (32, False), (36, False)]
+    assert p.windows[0].frames == (0, 1, 2, 3, 4, 3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1)
 
 
 @settings(max_examples=200, deadline=None)

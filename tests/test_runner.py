@@ -85,7 +85,8 @@ def test_a_window_wanted_by_many_threads_at_once_is_computed_once(network):
 
 
 @pytest.mark.parametrize(
-    ("length", "cuts"), [(1, ()), (5, ()), (6, ()), (7, ()), (17, ()), (23, (9,)), (30, (3, 4, 20))]
+    ("length", "cuts"),
+    [(1, ()), (5, ()), (6, ()), (7, ()), (17, ()), (23, (9,)), (24, (8,)), (30, (3, 4, 20)), (31, (1, 13, 26))],
 )
 def test_streaming_equals_random_access_and_emits_every_frame_once(network, length, cuts):
     clip = make_clip(length, seed=length)
@@ -119,11 +120,30 @@ def test_frames_after_a_cut_do_not_depend_on_frames_before_it(network):
     assert not torch.equal(a.frame(7), b.frame(7))
 
 
+def test_cuts_given_per_request_match_cuts_given_up_front(network):
+    clip = make_clip(29)
+    cuts = {3, 11, 12, 25}
+    up_front = random_access(network, clip, cuts=cuts)
+    lazy = random_access(network, clip)
+    order = list(range(len(clip)))
+    random.Random(5).shuffle(order)
+    for n in order:
+        asked = []
+
+        def is_cut(f):
+            asked.append(f)
+            return f in cuts
+
+        assert torch.equal(lazy.frame(n, is_cut=is_cut), up_front.frame(n)), n
+        assert all(n - 2 * OPTIONS.window + OPTIONS.overlap < f <= n + OPTIONS.window for f in asked)
+    assert lazy.cache.computed == len(up_front.plan.windows)  # once per window
+
+
 def test_crossfade_blends_neighbouring_windows(network):
     clip = make_clip(10)
     restorer = random_access(network, clip)
     plan = restorer.plan
-    first, second = restorer.window_output(0), restorer.window_output(1)
+    first, second = (restorer.window_output(w) for w in plan.windows[:2])
     (a, b) = plan.contributions(4)  # windows start at 0 and 4: frame 4 is in their handover
     assert torch.allclose(restorer.frame(4), a.weight * first[:, 4] + b.weight * second[:, 0], atol=1e-6)
     assert torch.equal(restorer.frame(1), first[:, 1])

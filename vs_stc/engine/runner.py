@@ -3,7 +3,10 @@ output frames, either by random access (any frame, any order, any thread) or as 
 
 Output frame n depends only on n and the input clip: the plan fixes which windows make it and
 with which weights, each window's output is a pure function of its input frames, and blending
-always adds the same terms in the same order.
+always adds the same terms in the same order. It depends only on a bounded neighbourhood: frames
+n - window + 1 .. n + window - 1, and the scene cuts in ``planning.cut_span(n)``. Random access
+takes the cuts as a list up front or, per request, as a function that answers for the frames
+near n (read lazily from their props by the VapourSynth filter).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
@@ -19,7 +23,7 @@ from ..models import STCNet
 from .cache import WindowCache
 from .detail import keep_input_colours, keep_input_detail
 from .exchange import Frame, HostExchange, SampleFormat, exchange_for, frame_shape
-from .planning import Contribution, Plan, Window, plan, shot_window_starts, validate
+from .planning import Contribution, IsCut, Plan, Window, plan, plan_around, shot_window_starts, validate
 from .resizing import check_size, resize_frames
 
 ReadFrames = Callable[[Sequence[int]], Sequence[Frame]]
@@ -100,7 +104,9 @@ class RandomAccessRestorer:
     """Any output frame of a clip of known length, in any order, from any thread.
 
     ``read(indices)`` returns the input frames at those clip indices; it is called once per window
-    the cache does not hold. It can be given per call instead (when each request brings its frames)."""
+    the cache does not hold. It can be given per call instead (when each request brings its frames).
+    Scene cuts likewise: ``cuts`` up front, or ``is_cut`` per call (asked only about the frames in
+    ``planning.cut_span(n)``), which overrides ``cuts``."""
 
     def __init__(
         self,
@@ -108,27 +114,45 @@ class RandomAccessRestorer:
         length: int,
         size: tuple[int, int],
         read: ReadFrames | None = None,
-        cuts: Sequence[int] = (),
+        cuts: Iterable[int] = (),
     ) -> None:
         """``size``: the clip's (height, width)."""
         check_size(*size, runner.resolution, runner.options.resize)
-        self.runner, self.read, self.size = runner, read, size[0]
-        self.plan: Plan = plan(length, runner.options.window, runner.options.overlap, cuts)
+        if length < 1:
+            raise ValueError(f"a clip needs at least one frame, not {length}")
+        self.runner, self.read, self.size, self.length = runner, read, size[0], length
+        self.cuts = frozenset(c for c in cuts if 0 < c < length)
         self.cache = WindowCache(runner.options.cache_windows, runner.options.cache_bytes)
 
-    def window_output(self, index: int, read: ReadFrames | None = None) -> torch.Tensor:
+    @cached_property
+    def plan(self) -> Plan:
+        """The whole clip's plan with the cuts given up front (made on first use)."""
+        return plan(self.length, self.runner.options.window, self.runner.options.overlap, self.cuts)
+
+    def plan_for(self, n: int, is_cut: IsCut | None = None) -> Plan:
+        """Enough of the plan for frame ``n``: ``plan_for(n).contributions(n)``."""
+        return plan_around(n, self.length, self.runner.options.window, self.runner.options.overlap,
+                           is_cut or self.cuts.__contains__)
+
+    def window_output(self, window: Window, read: ReadFrames | None = None) -> torch.Tensor:
         read = read or self.read
         if read is None:
             raise ValueError("no frame reader: give one to RandomAccessRestorer or to this call")
-        window = self.plan.windows[index]
-        return self.cache.get(index, lambda: self.runner.run(read(window.frames)))
+        return self.cache.get((window.start, window.end), lambda: self.runner.run(read(window.frames)))
 
-    def frame(self, n: int, read: ReadFrames | None = None) -> torch.Tensor:
+    def frame(self, n: int, read: ReadFrames | None = None, is_cut: IsCut | None = None) -> torch.Tensor:
         """Output frame ``n`` as (3, H, W) float32 in [0, 1] at the input size."""
-        contributions = self.plan.contributions(n)
-        outputs = [self.window_output(c.window, read) for c in contributions]
+        return self.frame_and_windows(n, read, is_cut)[0]
+
+    def frame_and_windows(self, n: int, read: ReadFrames | None = None,
+                          is_cut: IsCut | None = None) -> tuple[torch.Tensor, list[int]]:
+        """Output frame ``n`` and the starts of the windows that made it."""
+        local = self.plan_for(n, is_cut)
+        contributions = local.contributions(n)
+        windows = [local.windows[c.window] for c in contributions]
+        outputs = [self.window_output(w, read) for w in windows]
         original = (read or self.read)([n])[0] if self.runner.options.uses_input_frames else None
-        return self.runner.finish(contributions, outputs, self.size, original)
+        return self.runner.finish(contributions, outputs, self.size, original), [w.start for w in windows]
 
 
 def stream(runner: WindowRunner, frames: Iterable[Frame], cuts: Iterable[int] = ()) -> Iterator[torch.Tensor]:
@@ -143,7 +167,7 @@ def stream(runner: WindowRunner, frames: Iterable[Frame], cuts: Iterable[int] = 
         if shot is None or n in cut_set:
             if shot is not None:
                 yield from shot.finish()
-            shot = _ShotStream(runner, runner.check_frame(frame)[0])
+            shot = _ShotStream(runner, runner.check_frame(frame)[0], n)
         yield from shot.push(frame)
     if shot is not None:
         yield from shot.finish()
@@ -151,10 +175,11 @@ def stream(runner: WindowRunner, frames: Iterable[Frame], cuts: Iterable[int] = 
 
 class _ShotStream:
     """Streaming state of one shot: the last ``window`` input frames, and the outputs of the
-    windows that frames not yet emitted need, keyed by window start (shot-relative)."""
+    windows that frames not yet emitted need, keyed by window start (shot-relative). ``first``:
+    the shot's first clip frame, which places the clip's window grid (planning.py) in the shot."""
 
-    def __init__(self, runner: WindowRunner, size: int) -> None:
-        self.runner, self.size = runner, size
+    def __init__(self, runner: WindowRunner, size: int, first: int) -> None:
+        self.runner, self.size, self.first = runner, size, first
         self.window, self.stride = runner.options.window, runner.options.window - runner.options.overlap
         self.inputs: deque[Frame] = deque(maxlen=self.window)
         self.unemitted: deque[Frame] = deque()  # keep modes: the inputs of frames not yet out
@@ -169,7 +194,7 @@ class _ShotStream:
             self.unemitted.append(frame)
         self.received += 1
         start = self.received - self.window
-        if start >= 0 and start % self.stride == 0:
+        if start == 0 or (start > 0 and (self.first + start) % self.stride == 0):
             self._run(start)
         # A frame before received - window lies beyond any window still to come (even the shot's
         # last one, which ends at the shot's end), so its weights are final.
@@ -178,9 +203,11 @@ class _ShotStream:
     def finish(self) -> Iterator[torch.Tensor]:
         length = self.received
         first_held = length - len(self.inputs)
-        for start in shot_window_starts(length, self.window, self.runner.options.overlap):
+        for start in shot_window_starts(self.first, self.first + length, self.window, self.runner.options.overlap):
+            start -= self.first
             if start > self.latest:  # the shot's last window, or the padded one of a short shot
-                self._run(start, [self.inputs[i - first_held] for i in Window(0, length, start, self.window).frames])
+                window = Window(start, self.window, min(start + self.window, length), start == 0)
+                self._run(start, [self.inputs[i - first_held] for i in window.frames])
         yield from self._emit_until(length, self._plan(length))
 
     def _run(self, start: int, frames: list[Frame] | None = None) -> None:
@@ -191,7 +218,7 @@ class _ShotStream:
         """The plan of this shot as if it ended at ``length``, over the windows held. The window
         released last stays in it: where it ended fixes when its successor's handover starts."""
         starts = ([] if self.released is None else [self.released]) + sorted(self.outputs)
-        windows = tuple(Window(0, length, s, self.window) for s in starts)
+        windows = tuple(Window(s, self.window, min(s + self.window, length), s == 0) for s in starts)
         return Plan(length, self.window, self.runner.options.overlap, windows)
 
     def _emit_until(self, end: int, local: Plan) -> Iterator[torch.Tensor]:
