@@ -45,7 +45,7 @@ else
 fi
 
 stamp=.venv/.vs-stc-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e '.[dev]'
     touch "$stamp"
@@ -54,7 +54,8 @@ fi
 # vspipe finds the venv's Python through the user's VapourSynth config (an entry per install),
 # so a plain `vspipe script.vpy` works afterwards without extra environment variables.
 .venv/bin/vapoursynth config >/dev/null
-# core.stc.* comes from a small native plugin, built here and autoloaded by VapourSynth.
+# core.stc.* comes from a small native plugin, autoloaded by VapourSynth. The wheel carries it
+# (setup.py builds it); an editable install does not, so it is built here, from the checkout's source.
 .venv/bin/stc vapoursynth install >/dev/null
 
 if ! command -v ffmpeg >/dev/null 2>&1; then

@@ -9,14 +9,15 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .checkpoints import is_web_page
-from .errors import DownloadError, STCError
+from .checkpoints import ModelDefaults, is_web_page, read_model_defaults
+from .errors import ConfigError, DownloadError, OptionError, STCError, UnknownModelError
 from .models import BFVR, DEFLICKER, STCConfig
 
 RELEASE_URL = "https://github.com/Dixin-Lab/BFVR-STC/releases/download/init"
@@ -36,6 +37,10 @@ class CheckpointSpec:
     def url(self) -> str:
         """The release asset, or the same file name under ``$STC_WEIGHTS_MIRROR`` when set."""
         base = os.environ.get("STC_WEIGHTS_MIRROR") or RELEASE_URL
+        parsed = urllib.parse.urlparse(base)
+        if parsed.scheme not in ("http", "https", "file") or (parsed.scheme != "file" and not parsed.netloc):
+            raise ConfigError(f"STC_WEIGHTS_MIRROR={base!r} is not an http(s):// or file:// URL; set it to the "
+                              "folder URL that holds the checkpoint files, or unset it")
         return f"{base.rstrip('/')}/{self.filename}"
 
 
@@ -52,39 +57,59 @@ REGISTRY: dict[str, CheckpointSpec] = {
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A small model trained by this project; the file carries its config and works offline.
-    ``window`` / ``overlap``: what it runs best with (the clip lengths it was trained on)."""
+    """A small model trained by this project; the file carries its config, its preferred window,
+    overlap and blend, and works offline."""
 
     name: str
     filename: str
     description: str
-    window: int
-    overlap: int
 
 
 BUNDLED: dict[str, BundledModel] = {
     model.name: model
     for model in (
-        BundledModel("tiny-bfvr", "tiny-bfvr.safetensors", "small face restoration model, 64 x 64 (offline)", 4, 2),
-        BundledModel("tiny-deflicker", "tiny-deflicker.safetensors", "small brightness deflicker model, 64 x 64 (offline)",
-                     4, 2),
+        BundledModel("tiny-bfvr", "tiny-bfvr.safetensors", "small face restoration model (offline)"),
+        BundledModel("tiny-deflicker", "tiny-deflicker.safetensors", "small brightness deflicker model (offline)"),
     )
 }
-DEFAULT_WINDOW, DEFAULT_OVERLAP = 24, 8  # the released models' usual windows
 
 
-def window_for(model: str, window: int | None = None, overlap: int | None = None) -> tuple[int, int]:
-    """The window and overlap to run ``model`` with: what the caller gave, else the model's own
-    (a bundled model's, else 24 / 8 as the released models use)."""
-    bundled = BUNDLED.get(model)
-    preferred = (bundled.window, bundled.overlap) if bundled else (DEFAULT_WINDOW, DEFAULT_OVERLAP)
-    return (preferred[0] if window is None else window, preferred[1] if overlap is None else overlap)
-SOURCE_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
+
+
+def model_defaults(name_or_path: str) -> ModelDefaults:
+    """How ``name_or_path`` prefers to run: from the file's own metadata when it is one of ours (a
+    bundled model or a safetensors file), else the released models' 24 / 8. Raises
+    ``OptionError('model')`` when it names neither a model nor an existing file."""
+    path = Path(name_or_path).expanduser()
+    if path.suffix in CHECKPOINT_SUFFIXES or path.exists():
+        if not path.is_file():
+            raise OptionError("model", f"{str(path)!r} is not a file")
+        return read_model_defaults(path)
+    if name_or_path in BUNDLED:
+        return read_model_defaults(bundled_path(name_or_path))
+    if name_or_path in REGISTRY:
+        return ModelDefaults()
+    raise OptionError("model", f"{name_or_path!r} is neither a model name ({', '.join([*BUNDLED, *REGISTRY])}) "
+                               "nor an existing file")
+
+
+SOURCE_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"  # a source checkout's
+PACKAGE_WEIGHTS_DIR = "bundled_weights"  # inside vs_stc in an installed wheel (setup.py copies them there)
 
 
 def bundled_dir() -> Path:
-    """``$STC_BUNDLED_WEIGHTS``, else the ``weights/`` folder of the source checkout."""
-    return Path(os.environ.get("STC_BUNDLED_WEIGHTS") or SOURCE_WEIGHTS_DIR)
+    """``$STC_BUNDLED_WEIGHTS``; else ``vs_stc/bundled_weights/``, the package data of an installed
+    wheel (found with importlib.resources); else the ``weights/`` folder of the source checkout (an
+    editable install)."""
+    if override := os.environ.get("STC_BUNDLED_WEIGHTS"):
+        return Path(override)
+    from importlib.resources import files
+
+    packaged = files(__package__) / PACKAGE_WEIGHTS_DIR
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return SOURCE_WEIGHTS_DIR
 
 
 def bundled_path(name: str) -> Path:
@@ -92,29 +117,18 @@ def bundled_path(name: str) -> Path:
     path = bundled_dir() / model.filename
     if not path.is_file():
         raise STCError(
-            f"the bundled model {name!r} is not at {path}: it ships in the weights/ folder of a vs-stc source "
-            f"checkout (install with `pip install -e .`), or set STC_BUNDLED_WEIGHTS to a folder holding {model.filename}"
+            f"the bundled model {name!r} is not at {path}: it ships inside the vs-stc wheel "
+            f"(vs_stc/{PACKAGE_WEIGHTS_DIR}/) and in the weights/ folder of a source checkout; reinstall vs-stc, "
+            f"or set STC_BUNDLED_WEIGHTS to a folder holding {model.filename}"
         )
     return path
-
-
-DEFLICKER_MODES = {"brightness": "deflicker", "pixel": "deflicker-pixel"}
-
-
-def default_checkpoint(task: str, mode: str = "brightness") -> str:
-    """The named checkpoint for a task: restore -> bfvr; deflicker -> by mode."""
-    if task == "restore":
-        return "bfvr"
-    if task == "deflicker" and mode in DEFLICKER_MODES:
-        return DEFLICKER_MODES[mode]
-    raise STCError(f"no checkpoint for task {task!r} with mode {mode!r}: modes are {', '.join(DEFLICKER_MODES)}")
 
 
 def spec_for(name: str) -> CheckpointSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise STCError(
+        raise UnknownModelError(
             f"unknown checkpoint {name!r}: use one of {', '.join([*BUNDLED, *REGISTRY])} or a path to a "
             ".pth/.safetensors file"
         ) from None

@@ -1,5 +1,8 @@
 """Builds the ``stc`` native plugin from its C source and installs it where VapourSynth autoloads
-plugins (``vapoursynth.get_plugin_dir()``, where pip-installed plugins live). Needs a C compiler."""
+plugins (``vapoursynth.get_plugin_dir()``, where pip-installed plugins live). Needs a C compiler.
+
+The vs-stc wheel already carries the plugin there (setup.py builds it, the same way); this is for
+editable installs (setup.sh runs it) and for rebuilding after a change to stc_plugin.c."""
 
 from __future__ import annotations
 
@@ -34,11 +37,11 @@ def install_plugin(target_dir: Path | None = None) -> Path:
         raise STCError("building the stc VapourSynth plugin needs a C compiler: install gcc (e.g. apt install gcc)")
     target = (target_dir or plugin_dir()) / LIBRARY_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
-    source = files("vs_stc.vsfilter") / "stc_plugin.c"
+    source = files("vs_stc.vapoursynth_plugin") / "stc_plugin.c"
     with tempfile.TemporaryDirectory() as build:
         built = Path(build) / LIBRARY_NAME
-        command = [compiler, "-shared", "-fPIC", "-O2", "-I", vapoursynth.get_include(), str(source), "-o", str(built),
-                   "-ldl", "-lpthread"]
+        command = [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-I", vapoursynth.get_include(), str(source), "-o",
+                   str(built), "-ldl", "-lpthread"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:
             raise STCError(f"compiling the stc VapourSynth plugin failed:\n{result.stderr.strip()}")

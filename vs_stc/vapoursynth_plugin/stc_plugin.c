@@ -3,9 +3,17 @@
  * namespace, so this small native plugin does: it registers core.stc.Restore / Deflicker and
  * forwards every call to the vs_stc Python package through a VSFunction handler.
  *
- * The handler registers itself (core.stc.RegisterHandler) when vs_stc.vsfilter.bridge is
+ * The handler registers itself (core.stc.RegisterHandler) when vs_stc.vapoursynth_plugin.bridge is
  * imported. When a script calls a public function before that, the plugin imports the package
  * itself in the interpreter that runs VapourSynth (found with dlsym), so scripts need no import.
+ *
+ * The public functions take "clip:vnode;any", as std.SetFrameProps does: every other argument goes
+ * through untouched and the Python side alone defines, checks and documents them. The handler
+ * returns the clip under "val", or the message of a user's mistake under "stc_error" (raised here
+ * as is, so it reads "Restore: ..." without the Python traceback VapourSynth would add).
+ *
+ * The plugin does not link libpython (it finds the interpreter's symbols at run time), so one
+ * build serves every Python version; the vs-stc wheel ships it as vapoursynth/plugins/libvsstc.so.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -14,7 +22,7 @@
 #include "VapourSynth4.h"
 
 #define PLUGIN_ID "com.vs-stc.stc"
-#define IMPORT_STATEMENT "import vs_stc.vsfilter.bridge as _stc_bridge\n_stc_bridge.register()\n"
+#define IMPORT_STATEMENT "import vs_stc.vapoursynth_plugin.bridge as _stc_bridge\n_stc_bridge.register()\n"
 
 typedef int (*PyIsInitializedFn)(void);
 typedef int (*PyGILStateEnsureFn)(void);
@@ -76,11 +84,15 @@ static void VS_CC forward(const VSMap *in, VSMap *out, void *userData, VSCore *c
     VSMap *args = vsapi->createMap();
     VSMap *result = vsapi->createMap();
     vsapi->copyMap(in, args);
-    vsapi->mapSetData(args, "function", function->name, -1, dtUtf8, maReplace);
+    vsapi->mapSetData(args, "stc_function", function->name, -1, dtUtf8, maReplace);
     vsapi->callFunction(handler, args, result);
     const char *error = vsapi->mapGetError(result);
+    int no_message = 0;
+    const char *user_error = vsapi->mapGetData(result, "stc_error", 0, &no_message);
     if (error) {
         vsapi->mapSetError(out, error);
+    } else if (!no_message) {
+        vsapi->mapSetError(out, user_error);
     } else {
         int missing = 0;
         VSNode *node = vsapi->mapGetNode(result, "val", 0, &missing);
@@ -107,9 +119,8 @@ static void VS_CC register_handler(const VSMap *in, VSMap *out, void *userData, 
         vsapi->freeFunction(previous);
 }
 
-static const char *COMMON_ARGS =
-    "model:data:opt;device:data:opt;window:int:opt;overlap:int:opt;precision:data:opt;faces:data:opt;"
-    "keep_detail:int:opt;keep_colours:int:opt;";
+/* The clip, then anything: Python owns the rest of the signature (see vs_stc.vapoursynth_plugin.api). */
+static const char *PUBLIC_ARGS = "clip:vnode;any";
 
 static PublicFunction *public_function(BridgeState *state, const char *name) {
     PublicFunction *function = (PublicFunction *)malloc(sizeof(PublicFunction));
@@ -120,16 +131,12 @@ static PublicFunction *public_function(BridgeState *state, const char *name) {
 
 /* Called once per core; the state (and the handler it holds) lives as long as the process. */
 VS_EXTERNAL_API(void) VapourSynthPluginInit2(VSPlugin *plugin, const VSPLUGINAPI *vspapi) {
-    static char restore_args[512], deflicker_args[512];
-    snprintf(restore_args, sizeof restore_args, "clip:vnode;%s", COMMON_ARGS);
-    snprintf(deflicker_args, sizeof deflicker_args, "clip:vnode;mode:data:opt;%s", COMMON_ARGS);
-
     BridgeState *state = (BridgeState *)calloc(1, sizeof(BridgeState));
     pthread_mutex_init(&state->lock, NULL);
     vspapi->configPlugin(PLUGIN_ID, "stc", "STC video face enhancement (vs-stc)", VS_MAKE_VERSION(0, 1),
                          VAPOURSYNTH_API_VERSION, 0, plugin);
-    vspapi->registerFunction("Restore", restore_args, "clip:vnode;", forward, public_function(state, "Restore"), plugin);
-    vspapi->registerFunction("Deflicker", deflicker_args, "clip:vnode;", forward, public_function(state, "Deflicker"),
+    vspapi->registerFunction("Restore", PUBLIC_ARGS, "clip:vnode;", forward, public_function(state, "Restore"), plugin);
+    vspapi->registerFunction("Deflicker", PUBLIC_ARGS, "clip:vnode;", forward, public_function(state, "Deflicker"),
                              plugin);
     vspapi->registerFunction("RegisterHandler", "func:func;", "", register_handler, state, plugin);
 }
