@@ -1,1 +1,1 @@
-"""Training both stages of STC (work in progress: the losses and stage-I quantization so far)."""
+"""Training both stages of STC: data, degradations, losses, stage-I quantization, the loop and export."""
