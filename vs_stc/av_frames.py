@@ -11,6 +11,7 @@ import torch
 
 from .engine import SampleFormat, tensor_to_planes
 from .errors import OptionError
+from .faces.stream import FaceFrame
 
 
 def working_format(pix_fmt: av.VideoFormat) -> str:
@@ -53,6 +54,37 @@ def _copy_alpha_plane(source: av.VideoFrame, target: av.VideoFrame) -> None:
             source_plane, target_plane = source.planes[component.plane], target.planes[component.plane]
             if source_plane.buffer_size == target_plane.buffer_size:
                 target_plane.update(bytes(source_plane))
+
+
+def from_face_frame(result: FaceFrame, working: str, template: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
+    """A face-mode frame in ``pix_fmt``: pixels outside the pasted faces keep the source frame's
+    exact values in its own format (no round trip through RGB) when ``pix_fmt`` is the source's."""
+    same_format = template.format.name == pix_fmt
+    if result.changed is None:
+        return template if same_format else template.reformat(format=pix_fmt)
+    channels = [result.rgb[..., c] for c in range(3)]
+    if working in ("rgba", "rgba64le"):
+        channels.append(template.to_ndarray(format=working)[..., 3])
+    frame = av.VideoFrame.from_ndarray(np.stack(channels, axis=-1), format=working)
+    frame = frame.reformat(format=pix_fmt, dst_colorspace=template.colorspace, dst_color_range=template.color_range)
+    if same_format and template.format.is_planar:
+        for index, (source, target) in enumerate(zip(template.planes, frame.planes)):
+            bits = max(c.bits for c in template.format.components if c.plane == index)
+            _keep_unchanged(source, target, np.uint8 if bits <= 8 else np.uint16, result.changed)
+    return frame
+
+
+def _keep_unchanged(source: av.video.plane.VideoPlane, target: av.video.plane.VideoPlane, dtype: type,
+                    changed: np.ndarray) -> None:
+    """Copies ``source``'s samples into ``target`` wherever no pixel they cover changed (a chroma
+    sample covers several pixels)."""
+    old = np.frombuffer(source, dtype).reshape(source.height, -1)[:, :source.width]
+    new = np.frombuffer(target, dtype).reshape(target.height, -1)[:, :target.width]
+    fy, fx = -(-changed.shape[0] // source.height), -(-changed.shape[1] // source.width)
+    padded = np.zeros((source.height * fy, source.width * fx), bool)
+    padded[:changed.shape[0], :changed.shape[1]] = changed
+    touched = padded.reshape(source.height, fy, source.width, fx).any(axis=(1, 3))
+    new[~touched] = old[~touched]
 
 
 def output_pix_fmt(requested: str | None, source: av.VideoFormat) -> str:

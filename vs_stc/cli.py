@@ -96,6 +96,8 @@ def _render(args: argparse.Namespace) -> int:
     from .restorer import load_restorer
 
     restore = load_restorer(from_arguments(args.task, args))
+    if reason := getattr(restore, "detector_reason", None):
+        print(reason)
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_batch(args.inputs, args.output, restore, encoder, overwrite=args.overwrite, compare=args.compare,
                         compare_frame=args.compare_frame, quiet=args.quiet, allow_partial=args.allow_partial)

@@ -21,6 +21,7 @@ from .errors import OptionError
 TASKS = ("restore", "deflicker")
 DEFLICKER_MODES = ("brightness", "pixel")
 FACE_MODES = ("aligned", "auto")
+MIN_FACE = 64  # pixels: the aligned crop's side in the frame (vs_stc.faces.analysis.MIN_FACE)
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
@@ -49,8 +50,12 @@ OPTIONS: tuple[Option, ...] = (
            PRECISIONS),
     Option("window", int, "frames per model run, even; default: the model's own (24 for the released models)"),
     Option("overlap", int, "frames crossfaded between runs, even, below window; default: the model's own (8)"),
-    Option("faces", str, "aligned: the frames are square face crops, resized to the model's size and back "
-           "(auto, detection and paste-back, is not available yet); default: aligned", FACE_MODES),
+    Option("faces", str, "aligned: the frames are square face crops, resized to the model's size and back; auto: "
+           "find, follow, align, restore and paste back every face of whole frames; default: aligned", FACE_MODES),
+    Option("detector", str, "faces auto: the face detector, auto (RetinaFace ResNet-50 when its weights are here, "
+           "else the offline RetinaFace MobileNet) or a detector's name; default: auto"),
+    Option("min_face", int, "faces auto: faces whose aligned crop spans fewer frame pixels are left alone; "
+           "default: 64"),
     Option("keep_detail", bool, "keep the input's detail, take only brightness from the model (for deflicker); "
            "default: the model's preference"),
     Option("keep_colours", bool, "keep the input's colours and shading, take detail from the model (for "
@@ -71,6 +76,8 @@ class RunOptions:
     window: int
     overlap: int
     faces: str
+    detector: str
+    min_face: int
     keep_detail: bool
     keep_colours: bool
 
@@ -113,9 +120,13 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
     _check_window(window, overlap)
 
     faces = values.get("faces", "aligned")
-    if faces == "auto":
-        raise OptionError("faces", "auto (detect, align and paste back faces) is not available yet; give aligned "
-                                   "square face crops and faces aligned")
+    if faces == "aligned":
+        for name in ("detector", "min_face"):
+            if name in values:
+                raise OptionError(name, "applies to {faces} auto only", related=("faces",))
+    min_face = values.get("min_face", MIN_FACE)
+    if min_face < 0:
+        raise OptionError("min_face", f"must be 0 or more pixels, not {min_face}")
 
     keep_detail, keep_colours = values.get("keep_detail"), values.get("keep_colours")
     if keep_detail and keep_colours:
@@ -126,7 +137,8 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
         keep_detail = defaults.blend == "keep_detail" and not keep_colours
     if keep_colours is None:
         keep_colours = defaults.blend == "keep_colours" and not keep_detail
-    return RunOptions(task, mode, model, device, precision, window, overlap, faces, keep_detail, keep_colours)
+    return RunOptions(task, mode, model, device, precision, window, overlap, faces, values.get("detector", "auto"),
+                      min_face, keep_detail, keep_colours)
 
 
 def default_model(task: str, mode: str = "brightness") -> str:

@@ -3,7 +3,7 @@ the pipe filter, batch renders and ``stc eval``."""
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import torch
 
@@ -13,6 +13,9 @@ from .engine.resizing import check_size
 from .loading import load_model
 from .models import STCNet
 from .options import RunOptions
+
+if TYPE_CHECKING:
+    from .faces.stream import FaceStreamRestorer
 
 
 class StreamRestorer:
@@ -30,7 +33,15 @@ class StreamRestorer:
         return stream(WindowRunner(self.network, fmt, self.engine), frames)
 
 
-def load_restorer(options: RunOptions) -> StreamRestorer:
-    """Loads the model the options name, on their device and in their precision."""
+def load_restorer(options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
+    """Loads the model the options name, on their device and in their precision (and, for
+    ``faces="auto"``, the face detector)."""
     network = load_model(options.model, device=options.device, precision=options.precision)
-    return StreamRestorer(network, options.engine_options())
+    if options.faces == "aligned":
+        return StreamRestorer(network, options.engine_options())
+    from .faces import load_detector
+    from .faces.stream import FaceStreamRestorer
+
+    check_window_fits(network, options.window)
+    detector, reason = load_detector(options.detector, options.device)
+    return FaceStreamRestorer(network, options.engine_options(), detector, reason, options.min_face)

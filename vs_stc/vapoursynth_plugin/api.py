@@ -31,6 +31,9 @@ def _filter(func_name: str, task: str, clip: vs.VideoNode, arguments: dict[str, 
     clip = check_clip(func_name, clip)
     try:
         options = resolve(task, half_float_input=is_half_float(clip), **arguments)
+        if options.faces == "auto":
+            raise OptionError("faces", "auto is not available in VapourSynth yet (the pipe and batch renders have "
+                                       "it); give aligned square face crops and faces='aligned'")
         network = _network(options.model, options.device, options.precision)
         check_window_fits(network, options.window)
         return node.build(clip, network, options)
