@@ -5,7 +5,7 @@
   headers of the ``vapoursynth`` build requirement) to ``vapoursynth/plugins/libvsstc.so``, the
   folder VapourSynth autoloads in the environment the wheel is installed into, as the plugin
   wheels on PyPI do;
-- copies the bundled model files (weights/*.safetensors, weights/*.onnx; not the recipes) into
+- copies the bundled model files (weights/*.safetensors, weights/*.onnx and their *.LICENSE; not the recipes) into
   ``vs_stc/bundled_weights/``, package data that vs_stc.weights.bundled_dir() finds through
   importlib.resources.
 
@@ -31,7 +31,7 @@ PLUGIN_SOURCE = Path("vs_stc", "vapoursynth_plugin", "stc_plugin.c")
 PLUGIN_TARGET = Path("vapoursynth", "plugins", "libvsstc.so")  # relative to site-packages
 WEIGHTS_SOURCE = Path("weights")
 WEIGHTS_TARGET = Path("vs_stc", "bundled_weights")
-WEIGHTS_PATTERNS = ("*.safetensors", "*.onnx")
+WEIGHTS_PATTERNS = ("*.safetensors", "*.onnx", "*.LICENSE")  # a model ships with its licence
 
 
 def bundled_models() -> list[Path]:
