@@ -127,6 +127,11 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
     min_face = values.get("min_face", MIN_FACE)
     if min_face < 0:
         raise OptionError("min_face", f"must be 0 or more pixels, not {min_face}")
+    detector = values.get("detector", "auto")
+    if faces == "auto":
+        from .faces import choose_detector
+
+        choose_detector(detector)  # an unknown or unusable detector is refused before any work
 
     keep_detail, keep_colours = values.get("keep_detail"), values.get("keep_colours")
     if keep_detail and keep_colours:
@@ -137,8 +142,8 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
         keep_detail = defaults.blend == "keep_detail" and not keep_colours
     if keep_colours is None:
         keep_colours = defaults.blend == "keep_colours" and not keep_detail
-    return RunOptions(task, mode, model, device, precision, window, overlap, faces, values.get("detector", "auto"),
-                      min_face, keep_detail, keep_colours)
+    return RunOptions(task, mode, model, device, precision, window, overlap, faces, detector, min_face, keep_detail,
+                      keep_colours)
 
 
 def default_model(task: str, mode: str = "brightness") -> str:
