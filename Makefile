@@ -12,4 +12,5 @@ demo: setup
 # Long: about 15 minutes for the model, 20 for the engine, 8 for the bundled models, on 2 cores.
 bench: setup
 	cd benchmarks && ../.venv/bin/python model_memory_and_speed.py && ../.venv/bin/python engine_overhead.py \
-		&& ../.venv/bin/python bundled_models.py
+		&& ../.venv/bin/python bundled_models.py && ../.venv/bin/python face_overhead.py \
+		&& ../.venv/bin/python real_footage.py
