@@ -17,7 +17,7 @@ from ..errors import OptionError, STCError
 from ..loading import load_model
 from ..models import STCNet
 from ..options import options_for, resolve
-from . import node
+from . import faces_node, node
 from .clips import check_clip, is_half_float
 
 
@@ -31,11 +31,10 @@ def _filter(func_name: str, task: str, clip: vs.VideoNode, arguments: dict[str, 
     clip = check_clip(func_name, clip)
     try:
         options = resolve(task, half_float_input=is_half_float(clip), **arguments)
-        if options.faces == "auto":
-            raise OptionError("faces", "auto is not available in VapourSynth yet (the pipe and batch renders have "
-                                       "it); give aligned square face crops and faces='aligned'")
         network = _network(options.model, options.device, options.precision)
         check_window_fits(network, options.window)
+        if options.faces == "auto":
+            return faces_node.build(clip, network, options)
         return node.build(clip, network, options)
     except OptionError as error:
         raise vs.Error(f"{func_name}: {error.spelled(lambda name: repr(name))}") from None

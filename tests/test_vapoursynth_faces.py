@@ -1,0 +1,164 @@
+"""core.stc.Restore(clip, faces="auto"): whole frames in, faces found, restored and pasted back,
+everything else bit-identical; random access, any order and thread count give the same frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import vapoursynth as vs
+
+from face_clips import HEIGHT, LENGTH, WIDTH, face_clip
+
+ARGS = dict(model="tiny-bfvr", window=4, overlap=2, faces="auto")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(bundled_bfvr) -> str:
+    return bundled_bfvr
+
+
+def fixture_clip() -> vs.VideoNode:
+    """The face fixture (480 x 270, 36 frames, cuts at 24 and 34) as an RGB24 clip, cuts marked."""
+    frames = face_clip().frames
+    core = vs.core
+    blank = core.std.BlankClip(format=vs.RGB24, width=WIDTH, height=HEIGHT, length=LENGTH)
+
+    def fill(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+        out = f.copy()
+        for p in range(3):
+            np.asarray(out[p])[:] = frames[n][..., p]
+        out.props["_SceneChangePrev"] = int(n in face_clip().cuts)
+        return out
+
+    return core.std.ModifyFrame(blank, blank, fill)
+
+
+def planes(frame: vs.VideoFrame) -> list[np.ndarray]:
+    return [np.array(frame[p]) for p in range(frame.format.num_planes)]
+
+
+def far_from_faces(n: int) -> np.ndarray:
+    """(H, W) True where no true face of frame n could be pasted: beyond 3.5 face sizes of its
+    landmarks' centre."""
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    far = np.ones((HEIGHT, WIDTH), bool)
+    for face in face_clip().truth[n]:
+        cx, cy = face.landmarks.mean(axis=0)
+        radius = 3.5 * max(face.eye_distance, face.height)
+        far &= (x - cx) ** 2 + (y - cy) ** 2 > radius**2
+    return far
+
+
+@pytest.fixture(scope="module")
+def sequential(tiny_model) -> list[vs.VideoFrame]:
+    """Every frame of the RGB clip, in order, one thread."""
+    core = vs.core
+    old = core.num_threads
+    core.num_threads = 1
+    try:
+        return list(core.stc.Restore(fixture_clip(), **ARGS).frames())
+    finally:
+        core.num_threads = old
+
+
+def test_faces_are_restored_and_everything_else_is_the_input(sequential):
+    clip = face_clip()
+    for n, frame in enumerate(sequential):
+        out = np.stack(planes(frame), axis=-1)
+        source = clip.frames[n]
+        changed = (out != source).any(axis=2)
+        assert not (changed & far_from_faces(n)).any(), n
+        if clip.truth[n]:
+            assert changed.sum() > 2000, n  # a face is a few thousand pixels here
+            assert frame.props["STCFaces"] >= 1
+        else:
+            assert not changed.any(), n
+            assert frame.props["STCFaces"] == 0
+    faces = [sequential[n].props["STCFaces"] for n in range(LENGTH)]
+    assert max(faces) == 2 and faces[34:] == [0, 0]  # astronaut and Grace Hopper together
+    props = sequential[0].props
+    assert props["STCModel"] == "tiny-bfvr" and props["STCWindow"] == 4 and props["STCOverlap"] == 2
+    assert props["_SceneChangePrev"] == 0
+
+
+def test_reverse_order_and_two_threads_give_the_same_frames(sequential):
+    core = vs.core
+    old = core.num_threads
+    core.num_threads = 2
+    try:
+        clip = core.stc.Restore(fixture_clip(), **ARGS)
+        futures = [(n, clip.get_frame_async(n)) for n in reversed(range(LENGTH))]
+        for n, future in futures:
+            frame = future.result()
+            assert all(np.array_equal(a, b) for a, b in zip(planes(frame), planes(sequential[n]))), n
+            assert frame.props["STCFaces"] == sequential[n].props["STCFaces"], n
+    finally:
+        core.num_threads = old
+
+
+def test_yuv_keeps_its_samples_outside_the_faces(tiny_model):
+    core = vs.core
+    source = core.resize.Bicubic(fixture_clip(), format=vs.YUV420P8, matrix_s="709")
+    out = core.stc.Restore(source, **ARGS)
+    assert (out.format.id, out.num_frames) == (vs.YUV420P8, LENGTH)
+    for n in (0, 10, 30, 35):
+        got, want = planes(out.get_frame(n)), planes(source.get_frame(n))
+        far = far_from_faces(n)
+        far_chroma = far.reshape(HEIGHT // 2, 2, WIDTH // 2, 2).all(axis=(1, 3))
+        for p in range(3):
+            mask = far if p == 0 else far_chroma
+            assert np.array_equal(got[p][mask], want[p][mask]), (n, p)
+        if n == 35:
+            assert all(np.array_equal(a, b) for a, b in zip(got, want))
+        else:
+            assert (got[0] != want[0]).sum() > 2000, n
+            # the restored face is a plausible picture of the input face, not noise
+            diff = np.abs(got[0].astype(int) - want[0].astype(int))
+            assert diff[~far].mean() < 40, n
+
+
+def test_building_on_a_long_clip_renders_nothing_and_a_frame_reads_only_its_block(tiny_model):
+    from vs_stc.faces import block_margin
+    from vs_stc.faces.stream import BLOCK
+
+    core = vs.core
+    requested = []
+
+    def count(n, f):
+        requested.append(n)
+        return f
+
+    blank = core.std.BlankClip(format=vs.RGB24, width=WIDTH, height=HEIGHT, length=10_000)
+    source = core.std.ModifyFrame(blank, blank, count)
+    clip = core.stc.Restore(source, **ARGS)
+    assert clip.num_frames == 10_000
+    assert requested == []
+    frame = clip.get_frame(5_000)
+    assert frame.props["STCFaces"] == 0
+    assert np.array_equal(np.asarray(frame[0]), np.asarray(blank.get_frame(0)[0]))
+    first = 5_000 // BLOCK * BLOCK
+    assert set(requested) <= set(range(first - block_margin(), first + BLOCK + block_margin()))
+
+
+def test_frames_across_a_block_boundary_do_not_depend_on_the_request_order(tiny_model):
+    from vs_stc.options import resolve
+    from vs_stc.vapoursynth_plugin import faces_node
+    from vs_stc.vapoursynth_plugin.api import _network
+
+    core = vs.core
+    options = resolve("restore", **ARGS)
+    network = _network(options.model, options.device, options.precision)
+    source = fixture_clip()[:16]  # blocks of 8: frames 0-7 and 8-15
+    wanted = range(6, 10)
+    old = core.num_threads
+    try:
+        core.num_threads = 1
+        once = faces_node.build(source, network, options, block=8)
+        forward = {n: planes(once.get_frame(n)) for n in wanted}
+        core.num_threads = 2
+        clip = faces_node.build(source, network, options, block=8)
+        futures = [(n, clip.get_frame_async(n)) for n in reversed(wanted)]
+        for n, future in futures:
+            assert all(np.array_equal(a, b) for a, b in zip(planes(future.result()), forward[n])), n
+    finally:
+        core.num_threads = old
