@@ -35,7 +35,7 @@ from ..engine import WindowRunner, stream
 from ..faces import analyse_detections, block_margin, detect_frames, load_detector, paste, track_crops, union_region
 from ..faces.stream import BLOCK
 from ..models import STCNet
-from .node import frame_matrix, full_range, sample_format, shifted, starts_shot, to_rgb
+from .node import frame_matrix, full_range, run_props, sample_format, shifted, starts_shot, to_rgb
 
 core = vs.core
 
@@ -139,12 +139,7 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
     clips = [clip] + block_clips(rgb, block, margin)
     cache = BlockCache()
     props = {
-        "STCModel": options.model,
-        "STCPrecision": options.precision,
-        "STCWindow": options.window,
-        "STCOverlap": options.overlap,
-        "STCKeepDetail": int(options.keep_detail),
-        "STCKeepColours": int(options.keep_colours),
+        **run_props(options),
         "STCDetector": detector.name,
         "STCMinFace": options.min_face,
         "STCBlock": block,

@@ -21,9 +21,10 @@ from typing import Sequence
 import numpy as np
 import vapoursynth as vs
 
-from ..engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner, tensor_to_planes
+from ..engine import RandomAccessRestorer, SampleFormat, WindowRunner, tensor_to_planes
 from ..engine.planning import cut_span
 from ..models import STCNet
+from ..options import RunOptions
 
 core = vs.core
 
@@ -111,19 +112,9 @@ def from_rgb(rgb: vs.VideoNode, original: vs.VideoNode) -> vs.VideoNode:
     return core.std.FrameEval(template, convert, prop_src=original, clip_src=rgb)
 
 
-def build(clip: vs.VideoNode, network: STCNet, options) -> vs.VideoNode:
-    """``options``: model, precision, window, overlap, keep_detail, keep_colours."""
-    rgb = to_rgb(clip)
-    fmt = sample_format(rgb.format)
-    engine_options = EngineOptions(window=options.window, overlap=options.overlap, resize=True,
-                                   keep_detail=options.keep_detail, keep_colours=options.keep_colours)
-    runner = WindowRunner(network, fmt, engine_options)
-    length = rgb.num_frames
-    restorer = RandomAccessRestorer(runner, length, (rgb.height, rgb.width))
-    first_cut, last_cut = cut_span(0, options.window, options.overlap)
-    back, ahead = 1 - first_cut, last_cut  # frames whose props decide the cuts: n - back .. n + ahead
-    clips = [rgb] + [shifted(rgb, d) for d in range(-back, ahead + 1)]
-    props = {
+def run_props(options: RunOptions) -> dict[str, object]:
+    """The frame props that say how a frame was made."""
+    return {
         "STCModel": options.model,
         "STCPrecision": options.precision,
         "STCWindow": options.window,
@@ -131,6 +122,19 @@ def build(clip: vs.VideoNode, network: STCNet, options) -> vs.VideoNode:
         "STCKeepDetail": int(options.keep_detail),
         "STCKeepColours": int(options.keep_colours),
     }
+
+
+def build(clip: vs.VideoNode, network: STCNet, options) -> vs.VideoNode:
+    """``options``: model, precision, window, overlap, keep_detail, keep_colours."""
+    rgb = to_rgb(clip)
+    fmt = sample_format(rgb.format)
+    runner = WindowRunner(network, fmt, options.engine_options())
+    length = rgb.num_frames
+    restorer = RandomAccessRestorer(runner, length, (rgb.height, rgb.width))
+    first_cut, last_cut = cut_span(0, options.window, options.overlap)
+    back, ahead = 1 - first_cut, last_cut  # frames whose props decide the cuts: n - back .. n + ahead
+    clips = [rgb] + [shifted(rgb, d) for d in range(-back, ahead + 1)]
+    props = run_props(options)
 
     def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         by_index = {n + d: f[1 + d + back] for d in range(-back, ahead + 1)}
