@@ -140,6 +140,7 @@ def test_building_on_a_long_clip_renders_nothing_and_a_frame_reads_only_its_bloc
     assert set(requested) <= set(range(first - block_margin(), first + BLOCK + block_margin()))
 
 
+@pytest.mark.slow  # 8-frame blocks: many model runs; the default run checks order on the real block size
 def test_frames_across_a_block_boundary_do_not_depend_on_the_request_order(tiny_model):
     from vs_stc.options import resolve
     from vs_stc.vapoursynth_plugin import faces_node
