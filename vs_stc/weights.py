@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .checkpoints import ModelDefaults, is_web_page, read_model_defaults
-from .errors import ConfigError, DownloadError, OptionError, STCError, UnknownModelError
+from .errors import CheckpointError, ConfigError, DownloadError, OptionError, UnknownModelError
 from .models import BFVR, DEFLICKER, STCConfig
 
 RELEASE_URL = "https://github.com/Dixin-Lab/BFVR-STC/releases/download/init"
@@ -116,7 +116,7 @@ def bundled_path(name: str) -> Path:
     model = BUNDLED[name]
     path = bundled_dir() / model.filename
     if not path.is_file():
-        raise STCError(
+        raise CheckpointError(
             f"the bundled model {name!r} is not at {path}: it ships inside the vs-stc wheel "
             f"(vs_stc/{PACKAGE_WEIGHTS_DIR}/) and in the weights/ folder of a source checkout; reinstall vs-stc, "
             f"or set STC_BUNDLED_WEIGHTS to a folder holding {model.filename}"

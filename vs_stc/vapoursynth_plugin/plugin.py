@@ -13,7 +13,7 @@ import tempfile
 from importlib.resources import files
 from pathlib import Path
 
-from ..errors import STCError
+from ..errors import PluginBuildError
 
 LIBRARY_NAME = "libvsstc.so"
 
@@ -34,7 +34,7 @@ def install_plugin(target_dir: Path | None = None) -> Path:
 
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
-        raise STCError("building the stc VapourSynth plugin needs a C compiler: install gcc (e.g. apt install gcc)")
+        raise PluginBuildError("building the stc VapourSynth plugin needs a C compiler: install gcc (e.g. apt install gcc)")
     target = (target_dir or plugin_dir()) / LIBRARY_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     source = files("vs_stc.vapoursynth_plugin") / "stc_plugin.c"
@@ -44,7 +44,7 @@ def install_plugin(target_dir: Path | None = None) -> Path:
                    str(built), "-ldl", "-lpthread"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:
-            raise STCError(f"compiling the stc VapourSynth plugin failed:\n{result.stderr.strip()}")
+            raise PluginBuildError(f"compiling the stc VapourSynth plugin failed:\n{result.stderr.strip()}")
         staged = target.with_name(target.name + ".tmp")
         shutil.copyfile(built, staged)
         os.replace(staged, target)
