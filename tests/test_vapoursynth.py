@@ -225,15 +225,11 @@ def test_every_yuv_frame_converts_with_its_own_matrix_and_range():
 
 
 def test_building_on_a_long_clip_asks_for_no_frame_and_a_frame_only_for_its_neighbours(tiny_model):
+    sys.path.insert(0, str(TESTS))
+    from vs_test_clips import counted_blank
+
     core = vs.core
-    requested = []
-
-    def count(n, f):
-        requested.append(n)
-        return f
-
-    blank = core.std.BlankClip(format=vs.YUV420P8, width=SIZE, height=SIZE, length=10_000)
-    source = core.std.ModifyFrame(blank, blank, count)
+    source, requested = counted_blank(core, vs.YUV420P8, SIZE, SIZE, 10_000)
     for clip in (core.stc.Restore(source, model=tiny_model), vs_stc.restore(source, model=tiny_model, window=6)):
         assert clip.num_frames == 10_000
     assert requested == []

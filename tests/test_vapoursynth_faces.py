@@ -121,21 +121,17 @@ def test_building_on_a_long_clip_renders_nothing_and_a_frame_reads_only_its_bloc
     from vs_stc.faces import block_margin
     from vs_stc.faces.stream import BLOCK
 
+    from vs_test_clips import counted_blank
+
     core = vs.core
-    requested = []
-
-    def count(n, f):
-        requested.append(n)
-        return f
-
-    blank = core.std.BlankClip(format=vs.RGB24, width=WIDTH, height=HEIGHT, length=10_000)
-    source = core.std.ModifyFrame(blank, blank, count)
+    source, requested = counted_blank(core, vs.RGB24, WIDTH, HEIGHT, 10_000)
     clip = core.stc.Restore(source, **ARGS)
     assert clip.num_frames == 10_000
     assert requested == []
     frame = clip.get_frame(5_000)
     assert frame.props["STCFaces"] == 0
-    assert np.array_equal(np.asarray(frame[0]), np.asarray(blank.get_frame(0)[0]))
+    black = core.std.BlankClip(format=vs.RGB24, width=WIDTH, height=HEIGHT).get_frame(0)
+    assert np.array_equal(np.asarray(frame[0]), np.asarray(black[0]))
     first = 5_000 // BLOCK * BLOCK
     assert set(requested) <= set(range(first - block_margin(), first + BLOCK + block_margin()))
 

@@ -31,3 +31,15 @@ def moving(core: vs.Core, size: int, length: int, fmt: int = vs.RGB24) -> vs.Vid
     if core.get_video_format(fmt).color_family in (vs.YUV, vs.GRAY):
         return core.resize.Bicubic(clip, format=fmt, matrix_s="709")
     return core.resize.Bicubic(clip, format=fmt)
+
+
+def counted_blank(core: vs.Core, fmt: int, width: int, height: int, length: int) -> tuple[vs.VideoNode, list[int]]:
+    """A blank clip and the list of the frame numbers asked of it, in the order asked."""
+    requested: list[int] = []
+
+    def count(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+        requested.append(n)
+        return f
+
+    blank = core.std.BlankClip(format=fmt, width=width, height=height, length=length)
+    return core.std.ModifyFrame(blank, blank, count), requested

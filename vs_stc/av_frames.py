@@ -36,9 +36,14 @@ def to_planes(frame: av.VideoFrame, working: str) -> list[np.ndarray]:
 def from_tensor(restored: torch.Tensor, working: str, template: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
     """(3, H, W) in [0, 1] -> a frame in ``pix_fmt`` with the source frame's colour description
     (and its alpha, when it has one)."""
-    channels = tensor_to_planes(restored, sample_format(working))
+    return _encoded(tensor_to_planes(restored, sample_format(working)), working, template, pix_fmt)
+
+
+def _encoded(channels: list[np.ndarray], working: str, template: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
+    """R, G, B planes in the working format -> a frame in ``pix_fmt`` with the template's colour
+    description and, when it has one, its exact alpha."""
     if working in ("rgba", "rgba64le"):
-        channels.append(template.to_ndarray(format=working)[..., 3])
+        channels = [*channels, template.to_ndarray(format=working)[..., 3]]
     frame = av.VideoFrame.from_ndarray(np.stack(channels, axis=-1), format=working)
     frame = frame.reformat(format=pix_fmt, dst_colorspace=template.colorspace, dst_color_range=template.color_range)
     if template.format.name == pix_fmt:
@@ -62,11 +67,7 @@ def from_face_frame(result: FaceFrame, working: str, template: av.VideoFrame, pi
     same_format = template.format.name == pix_fmt
     if result.changed is None:
         return template if same_format else template.reformat(format=pix_fmt)
-    channels = [result.rgb[..., c] for c in range(3)]
-    if working in ("rgba", "rgba64le"):
-        channels.append(template.to_ndarray(format=working)[..., 3])
-    frame = av.VideoFrame.from_ndarray(np.stack(channels, axis=-1), format=working)
-    frame = frame.reformat(format=pix_fmt, dst_colorspace=template.colorspace, dst_color_range=template.color_range)
+    frame = _encoded([result.rgb[..., c] for c in range(3)], working, template, pix_fmt)
     if same_format and template.format.is_planar:
         for index, (source, target) in enumerate(zip(template.planes, frame.planes)):
             bits = max(c.bits for c in template.format.components if c.plane == index)
