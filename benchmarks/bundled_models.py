@@ -81,7 +81,7 @@ def main() -> None:
     bfvr, deflicker = load_model("tiny-bfvr"), load_model("tiny-deflicker")
 
     def processor(network, task: str, model: str, **blend: bool) -> Processor:
-        return model_processor(network, resolve(task, model=model, **blend))
+        return model_processor(network, resolve(task, model=model, faces="aligned", **blend))
 
     rows = run_rows(clips, "bfvr", {}, {
         "tiny-bfvr --no-keep-colours": processor(bfvr, "restore", "tiny-bfvr", keep_colours=False),

@@ -22,7 +22,7 @@ FRAMES = 20
 
 @pytest.fixture(scope="module")
 def model_args(bundled_bfvr) -> list[str]:
-    return ["--model", bundled_bfvr, "--window", "6", "--overlap", "2", "--quiet"]
+    return ["--model", bundled_bfvr, "--faces", "aligned", "--window", "6", "--overlap", "2", "--quiet"]
 
 
 def make_clip(path: Path, audio: bool = True, video: bool = True) -> Path:

@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
-MODEL = ["--model", "tiny-bfvr", "--quiet"]
+MODEL = ["--model", "tiny-bfvr", "--faces", "aligned", "--quiet"]
 
 
 def ffmpeg(*args: str) -> None:
@@ -205,7 +205,7 @@ def test_pipe_keeps_alpha_and_turns_a_palette_into_rgb(work):
 def test_pipe_names_the_video_stream_it_takes(work):
     ffmpeg("-i", str(work / "in.mkv"), "-i", str(work / "in.mkv"), "-map", "0:v", "-map", "1:v", "-frames:v", "4",
            "-c:v", "rawvideo", "-f", "nut", str(work / "two.nut"))
-    result = stc_ffmpeg("restore", "--model", "tiny-bfvr", stdin=(work / "two.nut").read_bytes())
+    result = stc_ffmpeg("restore", "--model", "tiny-bfvr", "--faces", "aligned", stdin=(work / "two.nut").read_bytes())
     assert result.returncode == 0 and b"2 video streams; restoring the first" in result.stderr
 
 

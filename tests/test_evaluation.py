@@ -114,7 +114,8 @@ def test_eval_runs_the_filter_beside_its_baselines(tmp_path, bundled_deflicker):
     flickered = tmp_path / "flicker.mkv"
     write_video(degrade(read_video(clean)[0], "brightness", seed=1), flickered)
     report = subprocess.run([sys.executable, "-m", "vs_stc.cli", "eval", str(flickered), "--reference", str(clean),
-                             "--run", "deflicker", "--model", str(model), "--window", "6", "--overlap", "2", "--json"],
+                             "--run", "deflicker", "--model", str(model), "--faces", "aligned", "--window", "6",
+                             "--overlap", "2", "--json"],
                             capture_output=True, text=True)
     assert report.returncode == 0, report.stderr
     rows = json.loads(report.stdout)

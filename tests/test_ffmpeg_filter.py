@@ -28,7 +28,7 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def model_args(bundled_bfvr) -> list[str]:
-    return ["--model", bundled_bfvr, "--window", "6", "--overlap", "2"]
+    return ["--model", bundled_bfvr, "--faces", "aligned", "--window", "6", "--overlap", "2"]
 
 
 def ffmpeg(*args: str, **kwargs) -> subprocess.CompletedProcess:

@@ -76,7 +76,7 @@ def python_api_frames(tiny_model: str, **kwargs) -> list[bytes]:
     from vs_test_clips import moving
 
     core = vs.core
-    clip = vs_stc.restore(moving(core, SIZE, LENGTH, vs.YUV420P8), model=tiny_model, **kwargs)
+    clip = vs_stc.restore(moving(core, SIZE, LENGTH, vs.YUV420P8), model=tiny_model, faces="aligned", **kwargs)
     return [frame_bytes(f) for f in clip.frames()]
 
 
@@ -87,7 +87,7 @@ def test_plugin_is_installed_for_autoloading():
 
 
 def test_vspipe_y4m_matches_the_python_api(tmp_path, tiny_model):
-    script = write_script(tmp_path, f"Restore(clip, model={tiny_model!r}, window=6, overlap=2)")
+    script = write_script(tmp_path, f"Restore(clip, model={tiny_model!r}, faces='aligned', window=6, overlap=2)")
     result = vspipe(script, "-c", "y4m")
     assert result.returncode == 0, result.stderr.decode()
     rendered = parse_y4m(result.stdout)
@@ -97,7 +97,7 @@ def test_vspipe_y4m_matches_the_python_api(tmp_path, tiny_model):
 
 
 def test_ranges_and_threads_render_identical_frames(tmp_path, tiny_model):
-    script = write_script(tmp_path, f"Restore(clip, model={tiny_model!r}, window=6, overlap=2)")
+    script = write_script(tmp_path, f"Restore(clip, model={tiny_model!r}, faces='aligned', window=6, overlap=2)")
     full = vspipe(script, "-c", "y4m")
     assert full.returncode == 0, full.stderr.decode()
     frames = parse_y4m(full.stdout)
@@ -110,14 +110,14 @@ def test_ranges_and_threads_render_identical_frames(tmp_path, tiny_model):
 
 
 def test_wrong_format_gives_the_expected_error(tmp_path, tiny_model):
-    script = write_script(tmp_path, f"Restore(clip, model={tiny_model!r})", fmt="GRAY8")
+    script = write_script(tmp_path, f"Restore(clip, model={tiny_model!r}, faces='aligned')", fmt="GRAY8")
     result = vspipe(script, "-c", "y4m")
     assert result.returncode != 0
     assert "Restore: 'clip' is Gray8; use an RGB (RGB24, RGB48, RGBS, RGBH) or a YUV clip" in result.stderr.decode()
 
 
 def test_deflicker_rejects_an_unknown_mode(tmp_path, tiny_model):
-    script = write_script(tmp_path, f"Deflicker(clip, mode='strobe', model={tiny_model!r})")
+    script = write_script(tmp_path, f"Deflicker(clip, mode='strobe', model={tiny_model!r}, faces='aligned')")
     result = vspipe(script, "-c", "y4m")
     assert "Deflicker: 'mode' must be one of brightness, pixel, not 'strobe'" in result.stderr.decode()
 
@@ -126,11 +126,11 @@ def test_non_square_and_variable_clips_are_refused(tiny_model):
     core = vs.core
     wide = core.std.BlankClip(format=vs.RGB24, width=SIZE * 2, height=SIZE, length=4)
     with pytest.raises(vs.Error, match="Restore: .*square aligned face crops"):
-        core.stc.Restore(wide, model=tiny_model)
+        core.stc.Restore(wide, model=tiny_model, faces="aligned")
     variable = core.std.Splice([wide, core.std.BlankClip(format=vs.RGB24, width=SIZE, height=SIZE, length=4)],
                                mismatch=True)
     with pytest.raises(vs.Error, match="Restore: 'clip' has a variable frame size"):
-        core.stc.Restore(variable, model=tiny_model)
+        core.stc.Restore(variable, model=tiny_model, faces="aligned")
 
 
 @pytest.mark.parametrize("fmt", [vs.RGB24, vs.RGB48, vs.RGBS, vs.RGBH, vs.YUV444P10, vs.YUV420P8])
@@ -139,7 +139,7 @@ def test_output_keeps_format_length_rate_and_props(tiny_model, fmt):
     from vs_test_clips import moving
 
     source = vs.core.std.SetFrameProps(moving(vs.core, 2 * SIZE, 8, fmt), Custom=7)
-    out = vs.core.stc.Restore(source, model=tiny_model, window=4, overlap=2)
+    out = vs.core.stc.Restore(source, model=tiny_model, faces="aligned", window=4, overlap=2)
     assert (out.format.id, out.width, out.height, out.num_frames, out.fps) == (
         source.format.id, source.width, source.height, source.num_frames, source.fps)
     frame = out.get_frame(3)
@@ -153,14 +153,14 @@ def test_models_run_at_their_own_window_unless_told_otherwise(tiny_model, tmp_pa
     from vs_stc.weights import bundled_path, model_defaults
 
     clip = vs.core.std.BlankClip(format=vs.RGB24, width=SIZE, height=SIZE, length=8)
-    props = vs.core.stc.Restore(clip, model=tiny_model).get_frame(0).props
+    props = vs.core.stc.Restore(clip, model=tiny_model, faces="aligned").get_frame(0).props
     assert (props["STCWindow"], props["STCOverlap"]) == (4, 2)  # what the tiny models were trained on
-    props = vs.core.stc.Restore(clip, model=tiny_model, window=6).get_frame(0).props
+    props = vs.core.stc.Restore(clip, model=tiny_model, faces="aligned", window=6).get_frame(0).props
     assert (props["STCWindow"], props["STCOverlap"]) == (6, 2)
     # the file carries its defaults: the same file by path behaves as by name
     copy = tmp_path / "copy.safetensors"
     copy.write_bytes(bundled_path(tiny_model).read_bytes())
-    props = vs.core.stc.Restore(clip, model=str(copy)).get_frame(0).props
+    props = vs.core.stc.Restore(clip, model=str(copy), faces="aligned").get_frame(0).props
     assert (props["STCWindow"], props["STCOverlap"], props["STCKeepColours"]) == (4, 2, 1)
     assert (model_defaults("bfvr").window, model_defaults("bfvr").overlap) == (24, 8)
 
@@ -170,8 +170,9 @@ def test_keep_detail_keeps_the_input_detail(bundled_deflicker):
     from vs_test_clips import moving
 
     source = moving(vs.core, 2 * SIZE, 8, vs.RGBS)
-    plain = vs.core.stc.Deflicker(source, model=bundled_deflicker, window=4, overlap=2, keep_detail=False)
-    kept = vs.core.stc.Deflicker(source, model=bundled_deflicker, window=4, overlap=2)  # the model's preference
+    arguments = dict(model=bundled_deflicker, faces="aligned", window=4, overlap=2)
+    plain = vs.core.stc.Deflicker(source, keep_detail=False, **arguments)
+    kept = vs.core.stc.Deflicker(source, **arguments)  # the model's preference
     source_plane, plain_plane, kept_plane = (np.asarray(c.get_frame(3)[0]).ravel() for c in (source, plain, kept))
     assert kept.get_frame(3).props["STCKeepDetail"] == 1 and plain.get_frame(3).props["STCKeepDetail"] == 0
     # the input scaled by one gain: every pixel's detail kept, unlike the re-rendered frame
@@ -230,10 +231,11 @@ def test_building_on_a_long_clip_asks_for_no_frame_and_a_frame_only_for_its_neig
 
     core = vs.core
     source, requested = counted_blank(core, vs.YUV420P8, SIZE, SIZE, 10_000)
-    for clip in (core.stc.Restore(source, model=tiny_model), vs_stc.restore(source, model=tiny_model, window=6)):
+    for clip in (core.stc.Restore(source, model=tiny_model, faces="aligned"),
+                 vs_stc.restore(source, model=tiny_model, faces="aligned", window=6)):
         assert clip.num_frames == 10_000
     assert requested == []
-    clip = core.stc.Restore(source, model=tiny_model, window=6, overlap=2)
+    clip = core.stc.Restore(source, model=tiny_model, faces="aligned", window=6, overlap=2)
     frame = clip.get_frame(5_000)
     assert frame.props["STCAssumedMatrix"] == 1 and frame.props["_Matrix"] == 1
     assert set(requested) <= set(range(5_000 - 10, 5_000 + 6 + 1))  # 2 * window - overlap back, window ahead
@@ -249,8 +251,9 @@ def test_a_cut_on_the_window_grid_splits_the_clip_into_two_clips(tiny_model, pro
     marked_frame = 6 if prop == "_SceneChangePrev" else 5
     marked = (source[:marked_frame] + core.std.SetFrameProps(source[marked_frame], **{prop: 1})
               + source[marked_frame + 1:])
-    whole = core.stc.Restore(marked, model=tiny_model, window=4, overlap=2)  # the grid: every 2 frames
-    parts = [core.stc.Restore(part, model=tiny_model, window=4, overlap=2) for part in (source[:6], source[6:])]
+    whole = core.stc.Restore(marked, model=tiny_model, faces="aligned", window=4, overlap=2)  # the grid: every 2 frames
+    parts = [core.stc.Restore(part, model=tiny_model, faces="aligned", window=4, overlap=2)
+             for part in (source[:6], source[6:])]
     expected = [frame_bytes(f) for part in parts for f in part.frames()]
     assert [frame_bytes(f) for f in whole.frames()] == expected
 
@@ -261,11 +264,12 @@ def test_out_of_order_requests_from_many_threads_match_a_sequential_pass(tiny_mo
 
     core = vs.core
     source = moving(core, SIZE, LENGTH)
-    sequential = [frame_bytes(f) for f in core.stc.Restore(source, model=tiny_model, window=6, overlap=2).frames()]
+    restored = core.stc.Restore(source, model=tiny_model, faces="aligned", window=6, overlap=2)
+    sequential = [frame_bytes(f) for f in restored.frames()]
     old_threads = core.num_threads
     core.num_threads = 4
     try:
-        clip = core.stc.Restore(source, model=tiny_model, window=6, overlap=2)
+        clip = core.stc.Restore(source, model=tiny_model, faces="aligned", window=6, overlap=2)
         order = list(range(LENGTH))
         random.Random(3).shuffle(order)
         futures = [(n, clip.get_frame_async(n)) for n in order]
@@ -283,7 +287,7 @@ def test_windows_never_cross_scene_changes(tiny_model):
     source = moving(core, SIZE, 12)
     unmarked = core.std.SetFrameProps(source, _SceneChangePrev=0)
     marked = unmarked[:5] + core.std.SetFrameProps(unmarked[5], _SceneChangePrev=1) + unmarked[6:]
-    out = core.stc.Restore(marked, model=tiny_model, window=4, overlap=2)
+    out = core.stc.Restore(marked, model=tiny_model, faces="aligned", window=4, overlap=2)
     expected = plan(12, 4, 2, cuts=[5])
     for n in range(12):
         starts = out.get_frame(n).props["STCWindows"]

@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent(
     {call}clip.set_output()
     """
 )
-RESTORE = 'clip = core.stc.Restore(clip, model="tiny-bfvr")\n'
+RESTORE = 'clip = core.stc.Restore(clip, model="tiny-bfvr", faces="aligned")\n'
 
 
 def write_script(path: Path, call: str = RESTORE) -> Path:

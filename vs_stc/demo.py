@@ -52,7 +52,7 @@ def run_demo(output: Path) -> list[Path]:
     paths = []
     networks = {model: load_model(model) for *_, model, _, _ in RUNS}
     for title, still, task, model, kind, extra in RUNS:
-        options = resolve(task, model=model, **extra)
+        options = resolve(task, model=model, faces="aligned", **extra)
         degraded = degrade(clean, kind, seed=0)
         start = time.perf_counter()
         restored = model_processor(networks[model], options)(degraded, options.window, options.overlap)

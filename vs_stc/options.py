@@ -51,7 +51,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("window", int, "frames per model run, even; default: the model's own (24 for the released models)"),
     Option("overlap", int, "frames crossfaded between runs, even, below window; default: the model's own (8)"),
     Option("faces", str, "aligned: the frames are square face crops, resized to the model's size and back; auto: "
-           "find, follow, align, restore and paste back every face of whole frames; default: aligned", FACE_MODES),
+           "find, follow, align, restore and paste back every face of whole frames; default: auto", FACE_MODES),
     Option("detector", str, "faces auto: the face detector, auto (RetinaFace ResNet-50 when its weights are here, "
            "else the offline RetinaFace MobileNet) or a detector's name; default: auto"),
     Option("min_face", int, "faces auto: faces whose aligned crop spans fewer frame pixels are left alone; "
@@ -119,7 +119,7 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
     overlap = values.get("overlap", defaults.overlap)
     _check_window(window, overlap)
 
-    faces = values.get("faces", "aligned")
+    faces = values.get("faces", "auto")
     if faces == "aligned":
         for name in ("detector", "min_face"):
             if name in values:

@@ -36,7 +36,11 @@ class StreamRestorer:
 def load_restorer(options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
     """Loads the model the options name, on their device and in their precision (and, for
     ``faces="auto"``, the face detector)."""
-    network = load_model(options.model, device=options.device, precision=options.precision)
+    return restorer_for(load_model(options.model, device=options.device, precision=options.precision), options)
+
+
+def restorer_for(network: STCNet, options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
+    """The restorer ``options`` ask for around a network already loaded."""
     if options.faces == "aligned":
         return StreamRestorer(network, options.engine_options())
     from .faces import load_detector

@@ -21,7 +21,7 @@ from ..engine import SampleFormat, tensor_to_planes
 from ..engine.planning import plan
 from ..errors import InputError
 from ..options import RunOptions
-from ..restorer import StreamRestorer
+from ..restorer import restorer_for
 from .video_io import read_video, write_video
 
 METRICS = ("psnr", "ssim", "warp_error", "flicker_index", "seam_score")
@@ -118,13 +118,15 @@ def plot(curves: dict[str, dict[str, np.ndarray]], path: Path) -> None:
 
 def model_processor(network, options: RunOptions) -> Processor:
     """Runs a loaded network over a whole clip through the streaming engine, as ``options`` say
-    (window and overlap are given per call)."""
+    (window and overlap are given per call); with ``faces="auto"`` the clip is whole frames."""
     fmt = SampleFormat.of(np.uint8)
 
     def process(clip: np.ndarray, window: int, overlap: int) -> np.ndarray:
-        engine = replace(options, window=window, overlap=overlap).engine_options()
+        restorer = restorer_for(network, replace(options, window=window, overlap=overlap))
         frames = ([frame[..., c] for c in range(3)] for frame in clip)
-        restored = StreamRestorer(network, engine)(frames, fmt)
+        restored = restorer(frames, fmt)
+        if options.faces == "auto":  # whole frames with the faces pasted back
+            return np.stack([frame.rgb for frame in restored])
         return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restored])
 
     return process
