@@ -1,13 +1,12 @@
 """Face mode for frames that come in order (the pipe, batch renders, ``stc eval``): whole frames
 in, whole frames out, every face found, followed, restored through the engine and pasted back.
 
-Frames are handled in blocks of ``block`` frames. Each block is analysed with ``block_margin()``
-frames of context on both sides (so tracks, smoothing and fades come out as for the whole clip),
-each track's aligned crops over the block and its context go through the windowed engine (so a
-face keeps its temporal consistency, crossfaded windows and all), and the restored crops are
-pasted into the block's frames. Memory holds one block plus its context. Where a face continues
-from one block into the next, the two blocks restore it in separate engine runs, each with the
-other's frames as context.
+Frames are handled in blocks of ``block`` frames. Each block is analysed with the faces found in
+``block_context`` frames before and after it, so its tracks, smoothing and fades come out as for
+the whole clip, and each track's crops go through the engine on the clip's window grid
+(restoring.py): every frame comes out exactly as one pass over the whole clip would make it, and
+no block boundary shows. Memory holds the frames of one block, the ``window - 1`` before it and
+the context after it, and the faces (boxes and landmarks) of the context before it.
 """
 
 from __future__ import annotations
@@ -18,12 +17,13 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ..engine import EngineOptions, Frame, SampleFormat, WindowRunner, stream
+from ..engine import EngineOptions, Frame, SampleFormat, WindowRunner
 from ..models import STCNet
 from .alignment import Alignment
-from .analysis import MIN_FACE, FaceAnalysis, analyse_detections, block_margin, track_crops
+from .analysis import MIN_FACE, analyse_detections
 from .detection import detect_frames
 from .pasteback import paste
+from .restoring import block_context, restore_track
 from .types import Detector, Face
 
 BLOCK = 48
@@ -70,37 +70,41 @@ class FaceStreamRestorer:
     def __call__(self, frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[FaceFrame]:
         """Restores one clip; ``counts`` then says what was done to it."""
         self.counts = FaceCounts()
-        margin = block_margin()
+        runner = WindowRunner(self.network, fmt, self.engine)
+        before, after = block_context(self.engine.window, self.engine.overlap)
+        reach = self.engine.window - 1  # how far a block's windows read beyond it
         held: deque[np.ndarray] = deque()  # frames first_held, first_held + 1, ...
-        found: deque[list[Face]] = deque()
-        first_held = block_start = 0
-        received = 0
+        found: deque[list[Face]] = deque()  # the faces of frames first_found, first_found + 1, ...
+        first_held = first_found = block_start = received = 0
         for planes in frames:
             rgb = np.stack(planes, axis=-1)
             held.append(rgb)
             found.extend(detect_frames(self.detector, [rgb], peak=fmt.peak, batch=1))
             received += 1
-            if received == block_start + self.block + margin:
-                yield from self._block(held, found, first_held, block_start, block_start + self.block, fmt)
+            if received == block_start + self.block + after:
+                yield from self._block(runner, held, first_held, found, first_found, block_start,
+                                       block_start + self.block, fmt)
                 block_start += self.block
-                while first_held < block_start - margin:
+                while first_held < block_start - reach:
                     held.popleft()
-                    found.popleft()
                     first_held += 1
+                while first_found < block_start - before:
+                    found.popleft()
+                    first_found += 1
         while block_start < received:
             end = min(block_start + self.block, received)
-            yield from self._block(held, found, first_held, block_start, end, fmt)
+            yield from self._block(runner, held, first_held, found, first_found, block_start, end, fmt)
             block_start = end
 
-    def _block(self, held: deque[np.ndarray], found: deque[list[Face]], first_held: int, start: int, end: int,
-               fmt: SampleFormat) -> Iterator[FaceFrame]:
-        """Frames ``start`` .. ``end - 1``, analysed with all held frames as context."""
-        analysis = analyse_detections(list(found), start=first_held, crop_size=self.network.config.resolution,
-                                      min_face=self.min_face)
+    def _block(self, runner: WindowRunner, held: deque[np.ndarray], first_held: int, found: deque[list[Face]],
+               first_found: int, start: int, end: int, fmt: SampleFormat) -> Iterator[FaceFrame]:
+        """Frames ``start`` .. ``end - 1``, analysed with all faces found around them as context."""
         resolution = self.network.config.resolution
-        self.counts.small_faces += sum(_small_faces(found[n - first_held], resolution, self.min_face)
+        analysis = analyse_detections(list(found), start=first_found, crop_size=resolution, min_face=self.min_face)
+        self.counts.small_faces += sum(_small_faces(found[n - first_found], resolution, self.min_face)
                                        for n in range(start, end))
-        restored = self._restore_tracks(analysis, held, first_held, start, end, fmt)
+        restored = {track.id: restore_track(runner, track, lambda n: held[n - first_held], range(start, end))
+                    for track in analysis.tracks if track.start < end and track.stop > start}
         for n in range(start, end):
             frame = held[n - first_held]
             pastes = analysis.pastes(n, {track: crops[n] for track, crops in restored.items() if n in crops})
@@ -112,20 +116,6 @@ class FaceStreamRestorer:
             self.counts.frames_with_faces += 1
             self.counts.faces += len(pastes)
             yield FaceFrame(out, (out != frame).any(axis=2), len(pastes))
-
-    def _restore_tracks(self, analysis: FaceAnalysis, held: deque[np.ndarray], first_held: int, start: int,
-                        end: int, fmt: SampleFormat) -> dict[int, dict[int, np.ndarray]]:
-        """track id -> {frame: restored crop (R, R, 3) float in [0, 1]} for the block's frames."""
-        restored: dict[int, dict[int, np.ndarray]] = {}
-        for track in analysis.tracks:
-            if track.stop <= start or track.start >= end:
-                continue
-            crops = track_crops(track, lambda n: held[n - first_held])
-            runner = WindowRunner(self.network, fmt, self.engine)
-            outputs = stream(runner, ([crop[..., c] for c in range(3)] for crop in crops))
-            restored[track.id] = {n: output.permute(1, 2, 0).numpy() for n, output in zip(track.frames, outputs)
-                                  if start <= n < end}
-        return restored
 
 
 def _small_faces(faces: list[Face], crop_size: int, min_face: float) -> int:

@@ -1,12 +1,12 @@
 """Face mode (``faces="auto"``) as a VapourSynth node: random access over whole frames.
 
 - Fixed blocks of ``BLOCK`` frames, aligned on multiples of ``BLOCK``. Block k (frames kB ..
-  kB + B - 1) is analysed (detect, track, smooth, align) with ``block_margin()`` frames of context
-  on each side, and each track's aligned crops over the block and its context go through the
-  engine (``stream``), as faces/stream.py does for frames in order. A frame's result therefore
-  depends only on its block and that context, never on the order or threads of the requests.
+  kB + B - 1) is analysed (detect, track, smooth, align) with ``block_context`` frames of context
+  before and after it, and each track's aligned crops go through the engine on the clip's window
+  grid (faces/restoring.py), as faces/stream.py does for frames in order. A frame's result is the
+  one a single pass over the clip makes: it depends on no block boundary, request order or thread.
 - Every output frame comes from one ModifyFrame over the original clip; its other inputs are
-  ``B + 2 * margin`` clips whose frame n is frame ``(n // B) * B - margin + j`` of the RGB clip,
+  ``before + B + after`` clips whose frame n is frame ``(n // B) * B - before + j`` of the RGB clip,
   so VapourSynth prefetches exactly the block a request needs (no get_frame in a callback). The
   work of a block is done once, under a lock, and kept in a small LRU of blocks.
 - Output in the clip's own format. RGB clips: the restored faces are pasted straight into the
@@ -31,8 +31,9 @@ from typing import Callable, Sequence
 import numpy as np
 import vapoursynth as vs
 
-from ..engine import WindowRunner, stream
-from ..faces import analyse_detections, block_margin, detect_frames, load_detector, paste, track_crops, union_region
+from ..engine import WindowRunner
+from ..faces import analyse_detections, detect_frames, load_detector, paste, union_region
+from ..faces.restoring import block_context, restore_track
 from ..faces.stream import BLOCK
 from ..models import STCNet
 from .node import frame_matrix, full_range, run_props, sample_format, shifted, starts_shot, to_rgb
@@ -67,12 +68,12 @@ class BlockCache:
             return slot[1]
 
 
-def block_clips(rgb: vs.VideoNode, block: int, margin: int) -> list[vs.VideoNode]:
-    """Clip j: frame n is frame ``(n // block) * block - margin + j`` of ``rgb`` (clamped)."""
+def block_clips(rgb: vs.VideoNode, block: int, before: int, after: int) -> list[vs.VideoNode]:
+    """Clip j: frame n is frame ``(n // block) * block - before + j`` of ``rgb`` (clamped)."""
     length = rgb.num_frames
     clips = []
-    for j in range(block + 2 * margin):
-        picked = shifted(rgb, j - margin)[::block]  # frame k: kB - margin + j
+    for j in range(before + block + after):
+        picked = shifted(rgb, j - before)[::block]  # frame k: kB - before + j
         held = core.std.Interleave([picked] * block) if block > 1 else picked
         clips.append(held[:length])
     return clips
@@ -133,10 +134,10 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
     detector, _reason = load_detector(options.detector, options.device)
     engine_options = options.engine_options()
     resolution = network.config.resolution
-    margin = block_margin()
+    context_before, context_after = block_context(engine_options.window, engine_options.overlap)
     length = clip.num_frames
     height, width = clip.height, clip.width
-    clips = [clip] + block_clips(rgb, block, margin)
+    clips = [clip] + block_clips(rgb, block, context_before, context_after)
     cache = BlockCache()
     props = {
         **run_props(options),
@@ -150,22 +151,20 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
 
     def compute(k: int, fetched: Sequence[vs.VideoFrame]):
         """(analysis, {track id: {frame: restored crop}}) of block k."""
-        first = k * block - margin  # the frame fetched[0] holds
-        lo, hi = max(0, first), min(length, (k + 1) * block + margin)
-        frames = [np.stack([np.asarray(fetched[i - first][p]) for p in range(3)], axis=-1) for i in range(lo, hi)]
-        cuts = [i for i in range(lo + 1, hi) if starts_shot(fetched[i - first].props, fetched[i - 1 - first].props)]
-        found = list(detect_frames(detector, frames, peak=peak))
-        analysis = analyse_detections(found, start=lo, cuts=cuts, crop_size=resolution, min_face=options.min_face)
+        first = k * block - context_before  # the frame fetched[0] holds
+        lo, hi = max(0, first), min(length, (k + 1) * block + context_after)
         start, end = k * block, min(length, (k + 1) * block)
-        restored: dict[int, dict[int, np.ndarray]] = {}
-        for track in analysis.tracks:
-            if track.stop <= start or track.start >= end:
-                continue
-            crops = track_crops(track, lambda i: frames[i - lo])
-            runner = WindowRunner(network, fmt, engine_options)
-            outputs = stream(runner, ([c[..., ch] for ch in range(3)] for c in crops))
-            restored[track.id] = {i: out.permute(1, 2, 0).numpy() for i, out in zip(track.frames, outputs)
-                                  if start <= i < end}
+
+        def frame(i: int) -> np.ndarray:
+            return np.stack([np.asarray(fetched[i - first][p]) for p in range(3)], axis=-1)
+
+        cuts = [i for i in range(lo + 1, hi) if starts_shot(fetched[i - first].props, fetched[i - 1 - first].props)]
+        # one frame per detector run, as the pipe does: a frame's faces never depend on its batch
+        found = list(detect_frames(detector, (frame(i) for i in range(lo, hi)), peak=peak, batch=1))
+        analysis = analyse_detections(found, start=lo, cuts=cuts, crop_size=resolution, min_face=options.min_face)
+        runner = WindowRunner(network, fmt, engine_options)
+        restored = {track.id: restore_track(runner, track, frame, range(start, end))
+                    for track in analysis.tracks if track.start < end and track.stop > start}
         return analysis, restored
 
     def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
@@ -184,7 +183,7 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
         out.props["STCFaces"] = len(pastes) if region is not None else 0
         if region is None:
             return out
-        source = fetched[n - k * block + margin] if family == vs.YUV else f[0]
+        source = fetched[n - k * block + context_before] if family == vs.YUV else f[0]
         before = np.stack([np.asarray(source[p])[region.slices] for p in range(3)], axis=-1)
         pasted = paste(before, pastes, origin=(region.x0, region.y0), peak=peak)
         if family == vs.RGB:
