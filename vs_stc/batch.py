@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .av_frames import check_pix_fmt
-from .errors import InputError, OptionError, OutputError, STCError
+from .errors import InputError, OptionError, STCError
 from .images import side_by_side, write_png
 from .outputs import check_output, written_atomically
 from .transcode import VideoEncoding, transcode
@@ -278,15 +278,22 @@ def render(
             result.note = f"{result.note}; {counts.describe()}" if result.note else counts.describe()
         if comparison and (note := comparison.note(result.frames)):
             result.note = f"{result.note}; {note}" if result.note else note
-    except OutputError as error:
-        result.error = str(error)
-    except OSError as error:
-        result.error = "the disk is full" if error.errno == 28 else f"{error.strerror or error}"
-    except (av.FFmpegError, STCError) as error:
-        result.error = f"unreadable or unsupported video: {error}" if isinstance(error, av.FFmpegError) else str(error)
+    except (OSError, av.FFmpegError, STCError) as error:
+        result.error = failure_text(error)
     finally:
         result.seconds = time.monotonic() - start
     return result
+
+
+def failure_text(error: Exception) -> str:
+    """What a summary says about a file that failed with ``error``."""
+    if isinstance(error, STCError):
+        return str(error)
+    if isinstance(error, OSError):
+        return "the disk is full" if error.errno == 28 else f"{error.strerror or error}"
+    if isinstance(error, av.FFmpegError):
+        return f"unreadable or unsupported video: {error}"
+    return str(error)
 
 
 def run_batch(

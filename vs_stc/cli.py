@@ -95,6 +95,10 @@ def _render(args: argparse.Namespace) -> int:
     from .batch import Encoder, run_batch, summary
     from .restorer import load_restorer
 
+    if args.ray is not None or args.resume:
+        from .cluster.command import render_on_cluster
+
+        return render_on_cluster(args)
     restore = load_restorer(from_arguments(args.task, args))
     if reason := getattr(restore, "detector_reason", None):
         print(reason)
@@ -203,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("--allow-partial", action="store_true",
                             help="keep the output of an input that decodes to fewer frames than it declares")
         render.add_argument("--quiet", action="store_true", help="no progress bars")
+        render.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                            help="spread the files over a Ray cluster (its address, or RAY_ADDRESS; none: a local "
+                                 "Ray runtime)")
+        render.add_argument("--resume", action="store_true",
+                            help="with --ray: keep finished outputs and the finished parts of unfinished ones")
         render.set_defaults(run=_render, task=task)
 
     degrade = commands.add_parser("degrade", help="make a test clip: seeded synthetic degradation")

@@ -108,7 +108,9 @@ def transcode(
 
     for restored in restore(decoded(), sample_format(working)):
         template = pending.popleft()
-        if isinstance(restored, FaceFrame):
+        if callable(restored):  # made elsewhere (vs_stc.cluster): finished against this frame
+            frame = restored(template)
+        elif isinstance(restored, FaceFrame):
             frame = from_face_frame(restored, working, template, pix_fmt)
         else:
             frame = from_tensor(restored, working, template, pix_fmt)

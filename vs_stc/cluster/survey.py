@@ -1,0 +1,56 @@
+"""What the driver learns about an input before any unit runs: its output pixel format, its
+declared length, and for a file long enough to be chunked, every frame's pts and which frames are
+key frames (so that a worker can seek to a chunk), from one decode without the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+
+from ..av_frames import output_pix_fmt
+from ..batch import Encoder, declared_frames
+from ..errors import InputError
+
+
+@dataclass
+class Survey:
+    pix_fmt: str
+    declared: int | None
+    exact: bool
+    pts: list[int | None] = field(default_factory=list)  # every frame's, when decoded
+    keys: list[int] = field(default_factory=list)  # indices of key frames
+    input_error: str | None = None
+
+    @property
+    def frames(self) -> int:
+        return len(self.pts)
+
+    def seek_point(self, frame: int) -> tuple[int | None, int | None]:
+        """(pts of the last key frame at or before ``frame``, pts of ``frame``); Nones where the
+        frames carry no timestamps (the worker then decodes from the start)."""
+        key = max((k for k in self.keys if k <= frame), default=0)
+        return self.pts[key], self.pts[frame]
+
+
+def survey(path: Path, encoder: Encoder, count_above: int | None) -> Survey:
+    """Decodes the video (without restoring it) when it declares more than ``count_above`` frames
+    or does not say how many; None: never."""
+    with av.open(str(path)) as source:
+        if not source.streams.video:
+            raise InputError("the file has no video stream")
+        video = source.streams.video[0]
+        declared, exact = declared_frames(source, video)
+        pix_fmt = output_pix_fmt(encoder.for_input(video).pix_fmt, video.codec_context.format)
+        found = Survey(pix_fmt, declared, exact)
+        if count_above is not None and (declared is None or declared > count_above):
+            video.thread_type = "AUTO"
+            try:
+                for index, frame in enumerate(source.decode(video)):
+                    found.pts.append(frame.pts)
+                    if frame.key_frame:
+                        found.keys.append(index)
+            except av.FFmpegError as error:
+                found.input_error = str(error)
+    return found

@@ -1,0 +1,82 @@
+"""The Ray actor: loads the model once and renders units, returning each as a part's bytes.
+
+A problem of the input or options (``STCError``, an undecodable file) is returned as the unit's
+error, since running it again would fail the same way; anything else (a crash, a lost node) is
+left to Ray's retries."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import av
+import torch
+
+from ..av_frames import from_face_frame, from_tensor, sample_format, to_planes, working_format
+from ..batch import failure_text
+from ..engine import RandomAccessRestorer, WindowRunner
+from ..errors import STCError
+from ..faces.stream import FaceFrame
+from ..options import RunOptions
+from ..restorer import load_restorer
+from .packing import PartWriter
+from .segments import Segment, decoded_from
+from .units import Unit
+
+
+class Renderer:
+    def __init__(self, options: RunOptions, threads: int) -> None:
+        torch.set_num_threads(threads)
+        self.restore = load_restorer(options)
+
+    def render(self, unit: Unit) -> tuple[bytes | None, str | None]:
+        """(the part's bytes, None) or (None, what went wrong)."""
+        start = time.monotonic()
+        writer = PartWriter()
+        try:
+            with av.open(unit.source) as source:
+                if unit.stop is None:
+                    header = self._whole(source, unit, writer)
+                else:
+                    header = self._chunk(source, unit, writer)
+        except (STCError, av.FFmpegError, EOFError) as error:
+            return None, failure_text(error)
+        return writer.finish({**header, "seconds": time.monotonic() - start}), None
+
+    def _whole(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
+        """The file as a local render streams it (face mode's blocks included)."""
+        video = source.streams.video[0]
+        video.thread_type = "AUTO"
+        self.restore.check(video.codec_context.height, video.codec_context.width)
+        working = working_format(video.codec_context.format)
+        templates: deque[av.VideoFrame] = deque()
+
+        def decoded():
+            try:
+                for frame in source.decode(video):
+                    templates.append(frame)
+                    yield to_planes(frame, working)
+            except av.FFmpegError:  # the driver's own decode finds the damage and reports it
+                return
+
+        for restored in self.restore(decoded(), sample_format(working)):
+            template = templates.popleft()
+            if isinstance(restored, FaceFrame):
+                writer.add(from_face_frame(restored, working, template, unit.pix_fmt), template)
+            else:
+                writer.add(from_tensor(restored, working, template, unit.pix_fmt), template)
+        counts = getattr(self.restore, "counts", None)
+        return {"counts": vars(counts) if counts else None}
+
+    def _chunk(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
+        video = source.streams.video[0]
+        height, width = video.codec_context.height, video.codec_context.width
+        working = working_format(video.codec_context.format)
+        segment = Segment(decoded_from(source, unit), unit.read_from, working)
+        runner = WindowRunner(self.restore.network, sample_format(working), self.restore.engine)
+        frames = RandomAccessRestorer(runner, unit.length, (height, width), read=segment.read)
+        for n in range(unit.start, unit.stop):
+            template = segment.template(n)
+            writer.add(from_tensor(frames.frame(n), working, template, unit.pix_fmt), template)
+            segment.release_before(n - runner.options.window)
+        return {"counts": None}
