@@ -15,7 +15,11 @@ PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloa
 
 
 def resolve_dtype(precision: torch.dtype | str | None, device: torch.device) -> torch.dtype:
-    """Accepts None (fp32), a torch dtype or one of "fp32", "bf16", "fp16"; fp16 needs CUDA."""
+    """Accepts None (fp32), a torch dtype or one of "fp32", "bf16", "fp16", "auto"; fp16 needs CUDA."""
+    if precision == "auto":
+        from .engine.device import auto_precision
+
+        precision = auto_precision(device)
     if precision is None:
         resolved = torch.float32
     elif isinstance(precision, torch.dtype):

@@ -22,7 +22,7 @@ TASKS = ("restore", "deflicker")
 DEFLICKER_MODES = ("brightness", "pixel")
 FACE_MODES = ("aligned", "auto")
 MIN_FACE = 64  # pixels: the aligned crop's side in the frame (vs_stc.faces.analysis.MIN_FACE)
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("model", str, "checkpoint name (tiny-bfvr, tiny-deflicker, bfvr, deflicker, deflicker-pixel) or file "
            "path; default: bfvr for restore, by mode for deflicker"),
     Option("device", str, "cpu, cuda or cuda:N; default: cpu"),
-    Option("precision", str, "fp32, bf16, or fp16 on CUDA; default: fp16 for half-float input on CUDA, else fp32",
+    Option("precision", str, "fp32, bf16, fp16 on CUDA, or auto (fp16 on CUDA, bf16 on CPUs with native bf16, "
+           "else fp32); default: fp16 for half-float input on CUDA, else fp32",
            PRECISIONS),
     Option("window", int, "frames per model run, even; default: the model's own (24 for the released models)"),
     Option("overlap", int, "frames crossfaded between runs, even, below window; default: the model's own (8)"),
@@ -58,8 +59,8 @@ OPTIONS: tuple[Option, ...] = (
            "default: 64"),
     Option("keep_detail", bool, "keep the input's detail, take only brightness from the model (for deflicker); "
            "default: the model's preference"),
-    Option("keep_colours", bool, "keep the input's colours and shading, take detail from the model (for "
-           "restoring); default: the model's preference"),
+    Option("keep_colours", bool, "keep the input's colours, shading and detail; take from the model only where "
+           "and how much to sharpen (for restoring); default: the model's preference"),
 )
 OPTION_NAMES = tuple(option.name for option in OPTIONS)
 
@@ -109,6 +110,10 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
     model = values.get("model") or default_model(task, mode)
     device = _device(values.get("device", "cpu"))
     precision = values.get("precision") or ("fp16" if half_float_input and device.startswith("cuda") else "fp32")
+    if precision == "auto":
+        from .engine.device import auto_precision
+
+        precision = auto_precision(device)
     if precision == "fp16" and not device.startswith("cuda"):
         raise OptionError("precision", "fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
 

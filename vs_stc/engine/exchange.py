@@ -5,8 +5,12 @@ memory (possibly strided views straight over the caller's buffers, e.g. VapourSy
 CUDA arrays that speak DLPack (CuPy). Nothing is copied until the one conversion into the model's
 (1, 3, T, H, W) layout and dtype.
 
-On CUDA, host frames go through pinned staging buffers, reused from window to window, and are
-uploaded asynchronously on a dedicated stream; results come back through a pinned buffer too.
+Uploads and the end of downloads run on the calling thread, in parallel with other windows; the
+model and the start of its download run on the device's worker (device.py). On CUDA, host frames
+are staged in pinned memory (PyTorch's caching host allocator reuses it once its copy is done) and
+uploaded on a dedicated stream, while the model computes on the worker's; the result is copied back
+on a third stream into pinned memory in the model's dtype, so the worker can start the next window
+while the previous one is still on its way down, and the caller converts it to float32.
 """
 
 from __future__ import annotations
@@ -93,52 +97,61 @@ class HostExchange:
             batch.mul_(1.0 / fmt.peak)
         return batch
 
+    def start_download(self, clip: torch.Tensor) -> Any:
+        """Starts bringing (3, T, H, W) ``clip`` back to the host (on the device's worker)."""
+        return clip
+
+    def finish_download(self, pending: Any) -> torch.Tensor:
+        """Waits for a download ``start_download`` began -> float32 on the host (on the caller)."""
+        return pending.to(device="cpu", dtype=torch.float32)
+
     def download(self, clip: torch.Tensor) -> torch.Tensor:
         """(3, T, H, W) on the device -> float32 on the host."""
-        return clip.to(device="cpu", dtype=torch.float32)
+        return self.finish_download(self.start_download(clip))
 
 
 class CudaExchange(HostExchange):
-    """CUDA: host planes are staged in reused pinned buffers and uploaded asynchronously on a
-    dedicated stream; device planes (CuPy) arrive through DLPack without a copy."""
+    """CUDA: host planes are staged in pinned memory and uploaded asynchronously on a dedicated
+    stream; device planes (CuPy) arrive through DLPack without a copy; results come back on another
+    stream. Safe to call from several threads at once."""
 
     def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
         super().__init__(device, dtype)
-        self.stream = torch.cuda.Stream(device)
-        self._staging: torch.Tensor | None = None
-        self._staging_free = torch.cuda.Event()
-        self._result: torch.Tensor | None = None
-
-    def _pinned(self, current: torch.Tensor | None, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-        if current is None or current.shape != shape or current.dtype != dtype:
-            current = torch.empty(shape, dtype=dtype, pin_memory=True)
-        return current
+        self.upload_stream = torch.cuda.Stream(device)
+        self.download_stream = torch.cuda.Stream(device)
 
     def upload(self, frames: Sequence[Frame], fmt: SampleFormat) -> torch.Tensor:
         if not isinstance(frames[0][0], np.ndarray):
             return super().upload(frames, fmt)  # already on the device: DLPack views, one conversion
         h, w = window_shape(frames)
         sample_dtype = plane_tensor(frames[0][0]).dtype
-        self._staging_free.synchronize()  # the previous window's upload has left the buffer
-        self._staging = staging = self._pinned(self._staging, (3, len(frames), h, w), sample_dtype)
+        staging = torch.empty((3, len(frames), h, w), dtype=sample_dtype, pin_memory=True)
         for t, frame in enumerate(frames):
             for c, plane in enumerate(frame):
                 staging[c, t].copy_(plane_tensor(plane))
-        with torch.cuda.stream(self.stream):
-            on_device = staging.to(self.device, non_blocking=True)
-            self._staging_free.record(self.stream)
+        with torch.cuda.stream(self.upload_stream):
+            on_device = staging.to(self.device, non_blocking=True)  # the allocator keeps staging until done
             batch = on_device.to(self.dtype).unsqueeze(0)
             if fmt.is_integer:
                 batch.mul_(1.0 / fmt.peak)
-        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        torch.cuda.current_stream(self.device).wait_stream(self.upload_stream)
         batch.record_stream(torch.cuda.current_stream(self.device))
         return batch
 
-    def download(self, clip: torch.Tensor) -> torch.Tensor:
-        self._result = result = self._pinned(self._result, tuple(clip.shape), torch.float32)
-        result.copy_(clip, non_blocking=True)
-        torch.cuda.current_stream(self.device).synchronize()
-        return result.clone()  # the pinned buffer is reused by the next window
+    def start_download(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event]:
+        result = torch.empty(tuple(clip.shape), dtype=clip.dtype, pin_memory=True)
+        self.download_stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.download_stream):
+            result.copy_(clip, non_blocking=True)
+            clip.record_stream(self.download_stream)
+            done = torch.cuda.Event()
+            done.record(self.download_stream)
+        return result, done
+
+    def finish_download(self, pending: tuple[torch.Tensor, torch.cuda.Event]) -> torch.Tensor:
+        result, done = pending
+        done.synchronize()
+        return torch.empty(result.shape, dtype=torch.float32).copy_(result)  # pageable: pinned memory is scarce
 
 
 def exchange_for(device: torch.device, dtype: torch.dtype) -> HostExchange:

@@ -11,7 +11,6 @@ near n (read lazily from their props by the VapourSynth filter).
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,7 +21,9 @@ import torch
 from ..models import STCNet
 from .cache import WindowCache
 from .detail import keep_input_colours, keep_input_detail
+from .device import worker_for
 from .exchange import Frame, HostExchange, SampleFormat, exchange_for, frame_shape
+from .levels import anchor_levels
 from .planning import Contribution, IsCut, Plan, Window, plan, plan_around, shot_window_starts, validate
 from .resizing import check_size, resize_frames
 
@@ -57,7 +58,8 @@ class EngineOptions:
 
 
 class WindowRunner:
-    """Model + device + precision: turns a window's frames into its restored frames, once at a time."""
+    """Model + device + precision: turns a window's frames into its restored frames; the model runs
+    on its device's one worker thread (device.py), whatever thread asks."""
 
     def __init__(self, model: STCNet, fmt: SampleFormat, options: EngineOptions = EngineOptions()) -> None:
         if options.window % model.config.temporal_factor:
@@ -65,8 +67,8 @@ class WindowRunner:
         self.model, self.fmt, self.options = model, fmt, options
         parameter = next(model.parameters())
         self.exchange = exchange_for(parameter.device, parameter.dtype)
+        self.device = worker_for(parameter.device)
         self.resolution = model.config.resolution
-        self._model_lock = threading.Lock()  # the model already uses every core; one window at a time
 
     def check_frame(self, frame: Frame) -> tuple[int, int]:
         h, w = frame_shape(frame)
@@ -74,12 +76,16 @@ class WindowRunner:
         return h, w
 
     def run(self, frames: Sequence[Frame]) -> torch.Tensor:
-        """Window frames -> restored (3, T, R, R) float32 on the host, at the model's resolution."""
+        """Window frames -> restored (3, T, R, R) float32 on the host, at the model's resolution.
+        The model runs on the device's worker; reading, converting and resizing the frames, and
+        bringing the result back, on the calling thread."""
         self.check_frame(frames[0])
-        with self._model_lock:
-            batch = self.exchange.upload(frames, self.fmt)
-            batch = resize_frames(batch, self.resolution)
-            return self.exchange.download(self.model(batch)[0])
+        batch = resize_frames(self.exchange.upload(frames, self.fmt), self.resolution)
+        output = self.exchange.finish_download(self.device.run(self._forward, batch))
+        return anchor_levels(output, batch[0]) if self.options.keep_detail else output
+
+    def _forward(self, batch: torch.Tensor) -> object:
+        return self.exchange.start_download(self.model(batch)[0])
 
     def finish(self, contributions: Sequence[Contribution], outputs: Sequence[torch.Tensor], size: int,
                original: Frame | None = None) -> torch.Tensor:

@@ -1,0 +1,72 @@
+"""The engine owns the device: one worker thread per device runs every model call, intra-op threads
+follow the cores this process may use, and precision="auto" picks by device."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+
+from vs_stc.engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner
+from vs_stc.engine.device import DeviceWorker, auto_precision, cpu_has_native_bf16, usable_cores, worker_for
+from vs_stc.models.deterministic import deterministic_network
+from vs_stc.options import resolve
+
+from conftest import TINY
+
+
+def test_model_runs_from_many_threads_all_happen_on_the_device_worker():
+    network = deterministic_network(TINY)
+    ran_on: list[str] = []
+    network.register_forward_hook(lambda *_: ran_on.append(threading.current_thread().name))
+    rng = np.random.default_rng(0)
+    clip = [[rng.integers(0, 256, (TINY.resolution,) * 2, dtype=np.uint8) for _ in range(3)] for _ in range(14)]
+    runner = WindowRunner(network, SampleFormat.of(np.uint8), EngineOptions(window=4, overlap=2))
+    restorer = RandomAccessRestorer(runner, len(clip), (TINY.resolution,) * 2, lambda ix: [clip[i] for i in ix])
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="caller") as pool:
+        list(pool.map(restorer.frame, range(len(clip))))
+    assert len(ran_on) == restorer.cache.computed > 1
+    assert set(ran_on) == {"stc-cpu"}
+
+
+def test_a_worker_hands_errors_back_and_keeps_serving():
+    worker = DeviceWorker("test")
+    with pytest.raises(ZeroDivisionError):
+        worker.run(lambda: 1 / 0)
+    assert worker.run(lambda a, b: a + b, 2, 3) == 5
+    assert worker.run(lambda: worker.run(lambda: "nested")) == "nested"  # from the worker itself: no deadlock
+
+
+def test_one_worker_per_device():
+    assert worker_for(torch.device("cpu")) is worker_for(torch.device("cpu"))
+
+
+def threads_in_subprocess(code: str, **environment: str) -> int:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    result = subprocess.run([sys.executable, "-c", code + "\nfrom vs_stc.engine.device import configure_threads\n"
+                             "print(configure_threads())"], capture_output=True, text=True, env=env | environment,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or usable_cores() < 2, reason="needs 2 cores and affinity")
+def test_intra_op_threads_follow_the_cores_this_process_may_use_and_an_explicit_setting():
+    one_core = f"import os; os.sched_setaffinity(0, {{{min(os.sched_getaffinity(0))}}})"
+    assert threads_in_subprocess(one_core) == 1  # PyTorch alone would count the machine's cores
+    assert threads_in_subprocess("import torch; torch.set_num_threads(1)") == 1
+    assert threads_in_subprocess("", OMP_NUM_THREADS="1") == 1
+    assert threads_in_subprocess("") == min(usable_cores(), torch.get_num_threads())
+
+
+def test_auto_precision_picks_by_device_and_fp32_stays_selectable():
+    assert auto_precision("cuda:0") == "fp16"
+    assert auto_precision("cpu") == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert resolve("restore", model="tiny-bfvr", precision="auto").precision == auto_precision("cpu")
+    assert resolve("restore", model="tiny-bfvr", precision="fp32").precision == "fp32"
