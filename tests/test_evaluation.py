@@ -79,6 +79,35 @@ def test_brightness_flicker_scales_whole_frames():
         assert len(np.unique(flickered[t])) == 1 and 50 <= flickered[t, 0, 0, 0] <= 150
 
 
+def test_a_strength_sets_how_much_a_clip_is_degraded():
+    clip = textured_clip(frames=12)
+    levels = metrics.luma_means(clip)
+    spread = [np.abs(metrics.luma_means(degrade(clip, "brightness", seed=1, strength=s)) - levels).max()
+              for s in (0.0, 0.1, 0.5)]
+    assert spread[0] < 0.5 < spread[1] < spread[2]
+    light, heavy = (degrade(clip, "bfvr", seed=1, strength=s) for s in (0.1, 0.9))
+    assert metrics.psnr(heavy, clip) < metrics.psnr(light, clip) - 2
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        degrade(clip, "bfvr", strength=1.5)
+
+
+def test_whole_clip_psnr_is_not_lifted_by_untouched_frames():
+    clip = textured_clip(frames=4)
+    one_changed = clip.copy()
+    one_changed[0] = np.clip(one_changed[0].astype(int) + 10, 0, 255)
+    assert metrics.psnr(one_changed, clip) < 10 * np.log10(255**2 / 100) + 10 * np.log10(4) + 0.1
+
+
+def test_held_out_faces_are_clean_clips_of_the_requested_shape():
+    from vs_stc.evaluation.held_out import held_out_clips
+
+    clips = held_out_clips(2, 6, 64)
+    assert "hopper" in clips
+    for identity, faces in clips.items():
+        assert len(faces) == 2 and all(face.shape == (6, 64, 64, 3) for face in faces), identity
+        assert not np.array_equal(faces[0], faces[1]), identity
+
+
 def test_bfvr_degrades_every_frame_identically_on_a_static_clip():
     static = np.repeat(textured_clip(frames=1), 8, axis=0)
     degraded = degrade(static, "bfvr", seed=2)

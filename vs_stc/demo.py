@@ -1,10 +1,13 @@
-"""``stc demo``: the bundled models on a face they never saw, offline.
+"""``stc demo``: the models on a face they never saw, each at its best honest setting.
 
 Grace Hopper's portrait (held out of training) is animated into a short clip, degraded with fixed
-seeds (``stc degrade``'s bfvr and brightness-flicker kinds), and run through the streaming engine
-with ``tiny-bfvr`` and ``tiny-deflicker`` at their own defaults (window 4, overlap 2, and their
-preferred blend), and once with tiny-deflicker's own re-rendered frames. Prints the quality figures
-against the clean clip and writes side-by-side stills (degraded | output | clean).
+seeds (``stc degrade``'s bfvr and brightness-flicker kinds) and run through the streaming engine.
+Restoration uses the released ``bfvr`` checkpoint on a 512 x 512 face when it can be had (cached,
+or a one-time download with a progress bar); offline it falls back to the bundled ``tiny-bfvr`` at
+256 x 256 and says so. Deflicker uses the bundled ``tiny-deflicker`` at its defaults, beside
+FFmpeg's ``deflicker`` filter when the ffmpeg binary is installed. Every result gets its figures
+against the clean clip (PSNR of the whole clip's mean squared error, SSIM, luma flicker index), a
+line that says whether it improved on its input, and labelled stills (input | output | clean).
 
 Then the same face moving over a background in whole 320 x 240 frames, degraded, goes through
 face mode (``faces="auto"``): found, followed, aligned, restored with ``tiny-bfvr`` and pasted
@@ -13,61 +16,165 @@ back, with the background left exactly as it came in.
 
 from __future__ import annotations
 
+import shutil
 import time
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from . import metrics
+from .engine import SampleFormat, tensor_to_planes
+from .errors import DownloadError
 from .evaluation.degrade import degrade
-from .evaluation.report import model_processor
+from .evaluation.report import ffmpeg_deflicker
 from .images import side_by_side, write_png
 from .loading import load_model
-from .options import resolve
+from .options import RunOptions, resolve
+from .restorer import StreamRestorer
 from .training.portraits import held_out_clip
+from .weights import cached_path, ensure_downloaded, spec_for
 
 FULL_FRAME = (240, 320)  # height, width of the face-mode demo
-
-DEMO_FRAMES = 48
+SIZE, RELEASED_SIZE = 256, 512
+DEMO_FRAMES, RELEASED_FRAMES = 48, 24
 STILL_FRAMES = (0, 20, 40)
-RUNS = (  # title, still name, task, model, degradation, options beyond the model's defaults
-    ("restore", "restore", "restore", "tiny-bfvr", "bfvr", {}),
-    ("deflicker --no-keep-detail", "deflicker-own-frames", "deflicker", "tiny-deflicker", "brightness",
-     {"keep_detail": False}),
-    ("deflicker", "deflicker", "deflicker", "tiny-deflicker", "brightness", {}),
-)
+LABEL_HEIGHT = 24
 
 
-def _figures(clip: np.ndarray, clean: np.ndarray) -> str:
-    return (f"PSNR {metrics.psnr(clip, clean):5.2f} dB, SSIM {metrics.ssim(clip, clean):.3f}, "
-            f"flicker index {metrics.flicker_index(clip):6.3f}")
+@dataclass(frozen=True)
+class Figures:
+    psnr: float
+    ssim: float
+    flicker: float
+
+    @classmethod
+    def of(cls, clip: np.ndarray, clean: np.ndarray) -> "Figures":
+        return cls(metrics.psnr(clip, clean), metrics.ssim(clip, clean), metrics.flicker_index(clip))
+
+    def __str__(self) -> str:
+        return f"PSNR {self.psnr:5.2f} dB, SSIM {self.ssim:.3f}, flicker index {self.flicker:6.3f}"
 
 
-def run_demo(output: Path) -> list[Path]:
-    output.mkdir(parents=True, exist_ok=True)
-    clean = held_out_clip(seed=2024, frames=DEMO_FRAMES)
-    print(f"vs-stc demo: {len(clean)} frames of a held-out face (Grace Hopper), 128 x 128, bundled models, CPU")
-    print(f"  clean clip:              flicker index {metrics.flicker_index(clean):6.3f}")
+def verdict(task: str, before: Figures, after: Figures) -> str:
+    """One line: whether ``after`` improved on ``before`` by what the task is for (restoration: PSNR
+    and SSIM; deflicker: flicker at least halved and PSNR up)."""
+    change = (f"PSNR {after.psnr - before.psnr:+.2f} dB, SSIM {after.ssim - before.ssim:+.3f}, "
+              f"flicker index {before.flicker:.3f} -> {after.flicker:.3f}")
+    if task == "restore":
+        better = (after.psnr > before.psnr, after.ssim > before.ssim)
+    else:
+        better = (after.flicker <= 0.5 * before.flicker, after.psnr > before.psnr)
+    word = "improved" if all(better) else "partly improved" if any(better) else "NOT improved"
+    return f"-> {word}: {change}"
+
+
+def labelled(image: np.ndarray, text: str) -> np.ndarray:
+    """``image`` (H, W, 3) uint8 with ``text`` written on a dark band across its top."""
+    out = image.copy()
+    scale = max(0.45, image.shape[1] / 512)
+    out[:LABEL_HEIGHT] = (out[:LABEL_HEIGHT] * 0.35).astype(np.uint8)
+    cv2.putText(out, text, (6, LABEL_HEIGHT - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def write_stills(output: Path, stem: str, degraded: np.ndarray, restored: np.ndarray, clean: np.ndarray,
+                 output_label: str) -> list[Path]:
     paths = []
-    networks = {model: load_model(model) for *_, model, _, _ in RUNS}
-    for title, still, task, model, kind, extra in RUNS:
-        options = resolve(task, model=model, faces="aligned", **extra)
-        degraded = degrade(clean, kind, seed=0)
-        start = time.perf_counter()
-        restored = model_processor(networks[model], options)(degraded, options.window, options.overlap)
-        seconds = time.perf_counter() - start
-        print(f"{title} ({model}, {seconds:.1f} s):")
-        print(f"  {kind + ' input:':24} {_figures(degraded, clean)}")
-        print(f"  {'output:':24} {_figures(restored, clean)}")
-        for t in STILL_FRAMES:
-            path = output / f"{still}-frame{t:02d}.png"
-            write_png(side_by_side(degraded[t], restored[t], clean[t]), path)
-            paths.append(path)
-    paths += _faces_demo(output, clean, networks["tiny-bfvr"])
-    print(f"stills (degraded | output | clean) in {output}")
-    print("figures on 8 held-out clips, and what these small models can and cannot do: weights/README.md")
+    for t in STILL_FRAMES:
+        if t >= len(clean):
+            continue
+        path = output / f"{stem}-frame{t:02d}.png"
+        write_png(side_by_side(labelled(degraded[t], "input"), labelled(restored[t], output_label),
+                               labelled(clean[t], "clean")), path)
+        paths.append(path)
     return paths
+
+
+def run_model(network, options: RunOptions, clip: np.ndarray, progress: str | None = None) -> np.ndarray:
+    """``clip`` through the streaming engine as ``stc restore``/``deflicker`` runs it on aligned
+    face crops; ``progress``: a progress bar (frames) with this title."""
+    fmt = SampleFormat.of(np.uint8)
+    frames = ([frame[..., c] for c in range(3)] for frame in clip)
+    restored = StreamRestorer(network, options.engine_options())(frames, fmt)
+    restored = tqdm(restored, total=len(clip), desc=progress, unit="frame", disable=progress is None)
+    return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restored])
+
+
+def released_checkpoint() -> Path | None:
+    """The released ``bfvr`` checkpoint: cached, or downloaded once now (progress bar); None, with
+    a line saying why, when it cannot be had (no network)."""
+    spec = spec_for("bfvr")
+    if not cached_path(spec).exists():
+        print(f"released bfvr: a one-time download of {spec.filename} from {spec.url} into {cached_path(spec).parent} "
+              "(kept for later runs; `stc weights download` does the same)")
+    try:
+        return ensure_downloaded(spec)
+    except DownloadError as error:
+        print(f"released bfvr: not available ({error})")
+        print("  offline: falling back to the bundled small model tiny-bfvr for restoration")
+        return None
+
+
+def run_demo(output: Path, released: bool = True) -> list[Path]:
+    """Runs every demo section, prints its figures, writes its stills to ``output``; ``released``:
+    try the released ``bfvr`` (else the bundled models only)."""
+    output.mkdir(parents=True, exist_ok=True)
+    print("vs-stc demo: a face never seen in training (Grace Hopper's portrait, animated), CPU.")
+    print("PSNR: of the whole clip's mean squared error against the clean clip; flicker index: standard deviation "
+          "of the frame-to-frame change of mean luma.")
+    checkpoint = released_checkpoint() if released else None
+    paths = []
+    if checkpoint is not None:
+        paths += _restore(output, load_model("bfvr"), "bfvr", RELEASED_SIZE, RELEASED_FRAMES)
+    bfvr = load_model("tiny-bfvr")
+    if checkpoint is None:
+        paths += _restore(output, bfvr, "tiny-bfvr", SIZE, DEMO_FRAMES)
+    paths += _deflicker(output, load_model("tiny-deflicker"))
+    paths += _faces_demo(output, held_out_clip(seed=2024, frames=DEMO_FRAMES), bfvr)
+    print(f"stills (input | output | clean, labelled) in {output}")
+    print("figures on several held-out clips, and where the small models lose: weights/README.md")
+    return paths
+
+
+def _restore(output: Path, network, model: str, size: int, frames: int) -> list[Path]:
+    clean = held_out_clip(seed=2024, frames=frames, size=size)
+    degraded = degrade(clean, "bfvr", seed=0)
+    options = resolve("restore", model=model, faces="aligned")
+    blend = " keeps the input's colours," if options.keep_colours else ""
+    start = time.perf_counter()
+    restored = run_model(network, options, degraded, progress=f"{model} ({size} px)" if model == "bfvr" else None)
+    seconds = time.perf_counter() - start
+    before, after = Figures.of(degraded, clean), Figures.of(restored, clean)
+    print(f"restore ({model} at its defaults:{blend} window {options.window} / {options.overlap}; {frames} frames of "
+          f"{size} x {size}, {seconds:.1f} s):")
+    print(f"  {'clean clip:':22} flicker index {metrics.flicker_index(clean):6.3f}")
+    print(f"  {'input (bfvr degraded):':22} {before}")
+    print(f"  {'output:':22} {after}")
+    print(f"  {verdict('restore', before, after)}")
+    return write_stills(output, "restore", degraded, restored, clean, model)
+
+
+def _deflicker(output: Path, network) -> list[Path]:
+    clean = held_out_clip(seed=2024, frames=DEMO_FRAMES, size=SIZE)
+    degraded = degrade(clean, "brightness", seed=0)
+    options = resolve("deflicker", model="tiny-deflicker", faces="aligned")
+    start = time.perf_counter()
+    restored = run_model(network, options, degraded)
+    seconds = time.perf_counter() - start
+    before, after = Figures.of(degraded, clean), Figures.of(restored, clean)
+    print(f"deflicker (tiny-deflicker at its defaults: keeps the input's detail, the model sets each frame's "
+          f"brightness; {DEMO_FRAMES} frames of {SIZE} x {SIZE}, {seconds:.1f} s):")
+    print(f"  {'clean clip:':22} flicker index {metrics.flicker_index(clean):6.3f}")
+    print(f"  {'input (flickering):':22} {before}")
+    if shutil.which("ffmpeg"):
+        print(f"  {'ffmpeg deflicker:':22} {Figures.of(ffmpeg_deflicker(degraded, Fraction(25)), clean)}")
+    print(f"  {'output:':22} {after}")
+    print(f"  {verdict('deflicker', before, after)}")
+    return write_stills(output, "deflicker", degraded, restored, clean, "tiny-deflicker")
 
 
 def full_frame_clip(faces: np.ndarray, seed: int = 7) -> np.ndarray:
@@ -91,7 +198,6 @@ def full_frame_clip(faces: np.ndarray, seed: int = 7) -> np.ndarray:
 
 
 def _faces_demo(output: Path, clean_faces: np.ndarray, network) -> list[Path]:
-    from .engine import SampleFormat
     from .faces import load_detector
     from .faces.stream import FaceStreamRestorer
 
@@ -106,18 +212,14 @@ def _faces_demo(output: Path, clean_faces: np.ndarray, network) -> list[Path]:
     restored = np.stack([r.rgb for r in results])
     changed = np.stack([r.changed if r.changed is not None else np.zeros(FULL_FRAME, bool) for r in results])
     face = changed[..., None].repeat(3, axis=-1)
+    before, after = _region_psnr(degraded[face], clean[face]), _region_psnr(restored[face], clean[face])
     print(f"faces auto ({FULL_FRAME[1]} x {FULL_FRAME[0]} whole frames, tiny-bfvr, {seconds:.1f} s; {reason}):")
     print(f"  {restorer.counts.describe()}")
-    print(f"  face region, bfvr input: PSNR {_region_psnr(degraded[face], clean[face]):5.2f} dB; "
-          f"output: PSNR {_region_psnr(restored[face], clean[face]):5.2f} dB")
+    print(f"  face region, bfvr input: PSNR {before:5.2f} dB; output: PSNR {after:5.2f} dB "
+          f"-> {'improved' if after > before else 'NOT improved'}: {after - before:+.2f} dB")
     print(f"  outside the faces the output is the input, bit for bit: "
           f"{bool(np.array_equal(restored[~face], degraded[~face]))}")
-    paths = []
-    for t in STILL_FRAMES:
-        path = output / f"faces-auto-frame{t:02d}.png"
-        write_png(side_by_side(degraded[t], restored[t], clean[t]), path)
-        paths.append(path)
-    return paths
+    return write_stills(output, "faces-auto", degraded, restored, clean, "tiny-bfvr, faces auto")
 
 
 def _region_psnr(values: np.ndarray, reference: np.ndarray) -> float:

@@ -2,7 +2,8 @@
 
 Clips are (T, H, W, 3) uint8 RGB numpy arrays unless said otherwise.
 
-- ``psnr``: mean over frames of 10 log10(255^2 / MSE), each frame capped at 100 dB (identical).
+- ``psnr``: 10 log10(255^2 / MSE) of the whole clip's mean squared error (100 dB when identical).
+  Not a mean of per-frame figures: untouched frames (infinite PSNR, capped) would lift it.
 - ``ssim``: the paper's SSIM, skimage's ``structural_similarity(a, b, data_range=255,
   channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`` re-implemented
   (Gaussian window, sigma 1.5, truncated at 3.5 sigma, borders cropped), averaged over frames.
@@ -36,7 +37,8 @@ def psnr_per_frame(clip: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def psnr(clip: np.ndarray, reference: np.ndarray) -> float:
-    return float(psnr_per_frame(clip, reference).mean())
+    mse = float(np.mean((clip.astype(np.float64) - reference.astype(np.float64)) ** 2))
+    return float(min(10 * np.log10(255.0**2 / mse), PSNR_CAP)) if mse else PSNR_CAP
 
 
 def ssim_frame(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:

@@ -5,14 +5,17 @@
   small model (or any model on frames larger than its resolution) also loses fine detail and may
   shift local shading. Brightness flicker scales whole frames, so the input frame multiplied by
   the ratio of the two frames' mean luma takes the model's brightness and nothing else (a local,
-  blurred ratio was tried first: it also copied the small model's shading errors).
-- Keep colours (for restoration): the model supplies detail, the input its colours and shading.
-  Blur and compression leave an input's low frequencies nearly intact, while a codebook model
-  (a small one especially) can shift colours; adding the difference of the two frames' blurred
-  versions puts the input's low frequencies back (the "colour fix" of diffusion upscalers).
-
-The colour blur runs at the model's own resolution (Gaussian, sigma 1/16 of the frame), where its
-output is trustworthy, and is scaled back to the frame size."""
+  blurred ratio was tried first: it also copied the small model's shading errors). Each window's
+  output is first brought to its input's level (levels.py), so the model sets only the changes.
+- Keep colours (for restoration): the input frame, plus what the model adds to the finest band
+  it can draw (the frame at the model's resolution minus its Gaussian blur of sigma 1 there),
+  bounded so that the model can at most double the input's own detail in that band and never
+  draw detail of its own, and with no change of mean (so no colour shift and no added flicker).
+  A small model re-renders faces it never saw in washed-out codes, so its whole frame (or even its
+  detail at full strength) loses PSNR against a blurred, compressed input; what it reliably adds
+  is where and how much to sharpen the input's own structure. The input's colours, shading and
+  its detail finer than the model's resolution all stay (no mosaic at frames larger than the
+  model)."""
 
 from __future__ import annotations
 
@@ -22,18 +25,17 @@ import torch.nn.functional as F
 LUMA = (0.2126, 0.7152, 0.0722)  # BT.709, on the RGB the engine works in
 GAIN_LIMITS = (0.2, 5.0)  # a gain beyond this is a black or clipped frame, not flicker
 EPSILON = 1.0 / 255
+DETAIL_SIGMA = 1.0  # pixels at the model's resolution: the finest band it draws
+DETAIL_GAIN = 1.0  # the model may at most double the input's own detail in that band
 
 
-def _low_pass(planes: torch.Tensor, resolution: int) -> torch.Tensor:
-    """(C, H, W) -> (C, H, W): Gaussian-blurred at the model's scale, scaled back to H x W."""
-    small = F.interpolate(planes[:, None], size=(resolution, resolution), mode="area")
-    sigma = resolution / 16
-    radius = int(3 * sigma)
+def blur(planes: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(C, H, W) -> (C, H, W) Gaussian blur, edges replicated."""
+    radius = max(1, int(3 * sigma))
     taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=planes.dtype) / sigma) ** 2)
     taps /= taps.sum()
-    padded = F.pad(small, (radius, radius, radius, radius), mode="replicate")
-    blurred = F.conv2d(F.conv2d(padded, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))
-    return F.interpolate(blurred, size=planes.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    padded = F.pad(planes[:, None], (radius, radius, radius, radius), mode="replicate")
+    return F.conv2d(F.conv2d(padded, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))[:, 0]
 
 
 def _luma(frame: torch.Tensor) -> torch.Tensor:
@@ -47,5 +49,14 @@ def keep_input_detail(restored: torch.Tensor, original: torch.Tensor) -> torch.T
 
 
 def keep_input_colours(restored: torch.Tensor, original: torch.Tensor, resolution: int) -> torch.Tensor:
-    """``restored`` (3, H, W) in [0, 1] with the low frequencies of ``original`` (same shape)."""
-    return (restored + _low_pass(original - restored, resolution)).clamp_(0, 1)  # the blur is linear: one pass
+    """``original`` (3, H, W) in [0, 1] with the detail ``restored`` (same shape) adds in the
+    finest band of a ``resolution``-pixel model, bounded by the input's own detail there."""
+    size = (resolution, resolution)
+    model = F.interpolate(restored[None], size=size, mode="area")[0]
+    source = F.interpolate(original[None], size=size, mode="area")[0]
+    own = source - blur(source, DETAIL_SIGMA)
+    bound = DETAIL_GAIN * own
+    added = (model - blur(model, DETAIL_SIGMA) - own).clamp(min=bound.clamp(max=0), max=bound.clamp(min=0))
+    added -= added.mean(dim=(1, 2), keepdim=True)
+    detail = F.interpolate(added[None], size=original.shape[-2:], mode="bicubic", align_corners=False)[0]
+    return (original + detail).clamp_(0, 1)

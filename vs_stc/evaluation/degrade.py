@@ -7,9 +7,10 @@ All take and return (T, H, W, 3) uint8 RGB clips.
   2 + 2u, Gaussian noise of sigma 5u (0-255 scale, the same noise field in every frame), bilinear
   back to full size, then an MPEG-4 Part 2 encode/decode round trip. Every frame gets the identical
   degradation. The authors do not publish their codec settings; we use a fixed quantiser of
-  2 + 10u. ``vary=True`` lets u drift smoothly over time instead (our option).
+  2 + 10u. ``vary=True`` lets u drift smoothly over time instead (our option); ``strength``
+  fixes u instead of drawing it (for measuring at chosen strengths).
 - ``brightness``: each frame, with probability 0.3, multiplied by a ~ U(0.5, 1.5), rounded and
-  saturated (the authors' setting).
+  saturated (the authors' setting); ``strength`` s draws a ~ U(1 - s, 1 + s) instead.
 - ``pixel`` (our design; the authors' generator is unpublished): each frame independently gets
   small-scale changes: a smooth random texture (sigma 2 px, amplitude up to 10 levels) and a
   per-pixel gain jitter of up to 3%, like the frame-to-frame instability of generated video.
@@ -27,12 +28,15 @@ KINDS = ("bfvr", "brightness", "pixel")
 FLICKER_PROBABILITY = 0.3
 
 
-def degrade(clip: np.ndarray, kind: str, seed: int = 0, vary: bool = False) -> np.ndarray:
+def degrade(clip: np.ndarray, kind: str, seed: int = 0, vary: bool = False,
+            strength: float | None = None) -> np.ndarray:
+    if strength is not None and not 0 <= strength <= 1:
+        raise ValueError(f"strength must be between 0 and 1, not {strength}")
     rng = np.random.default_rng(seed)
     if kind == "bfvr":
-        return bfvr(clip, rng, vary)
+        return bfvr(clip, rng, vary, strength)
     if kind == "brightness":
-        return brightness_flicker(clip, rng)
+        return brightness_flicker(clip, rng, 0.5 if strength is None else strength)
     if kind == "pixel":
         return pixel_flicker(clip, rng)
     raise ValueError(f"unknown degradation {kind!r}: use one of {', '.join(KINDS)}")
@@ -45,9 +49,11 @@ def _blur_down_noise_up(frame: np.ndarray, u: float, noise: np.ndarray) -> np.nd
     return cv2.resize(small + noise, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def bfvr(clip: np.ndarray, rng: np.random.Generator, vary: bool = False) -> np.ndarray:
+def bfvr(clip: np.ndarray, rng: np.random.Generator, vary: bool = False, strength: float | None = None) -> np.ndarray:
     t, h, w = clip.shape[:3]
     u0 = rng.uniform()
+    if strength is not None:
+        u0 = strength
     us = np.clip(u0 + (np.cumsum(rng.normal(0, 0.02, t)) if vary else np.zeros(t)), 0, 1)
     factor = 2 + 2 * u0
     small = (max(1, round(h / factor)), max(1, round(w / factor)))
@@ -76,8 +82,9 @@ def mpeg4_round_trip(clip: np.ndarray, quantiser: int) -> np.ndarray:
     return decoded
 
 
-def brightness_flicker(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    gains = np.where(rng.uniform(size=len(clip)) < FLICKER_PROBABILITY, rng.uniform(0.5, 1.5, len(clip)), 1.0)
+def brightness_flicker(clip: np.ndarray, rng: np.random.Generator, spread: float = 0.5) -> np.ndarray:
+    gains = np.where(rng.uniform(size=len(clip)) < FLICKER_PROBABILITY,
+                     rng.uniform(1 - spread, 1 + spread, len(clip)), 1.0)
     return np.clip(np.rint(clip.astype(np.float64) * gains[:, None, None, None]), 0, 255).astype(np.uint8)
 
 
