@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import temporal_chunks
 from .blocks import (
     Downsample,
     ResidualBlock,
@@ -15,6 +16,9 @@ from .blocks import (
     group_norm,
 )
 from .config import STCConfig
+
+# Frames per chunk at the full-resolution levels when running without autograd (None: whole clip).
+DEFAULT_TEMPORAL_CHUNK = 4
 
 
 def _middle(channels: int, groups: int) -> list[nn.Module]:
@@ -38,12 +42,26 @@ def _level(in_channels: int, channels: int, config: STCConfig, with_attention: b
 
 class _BlockStack(nn.Module):
     """Runs ``blocks`` in order. The released model ends both stacks with GroupNorm then conv,
-    with no swish between them."""
+    with no swish between them.
+
+    Without autograd, the ``full_resolution`` blocks run in chunks of ``temporal_chunk`` frames
+    (see temporal_chunks); None runs them over the whole clip at once."""
 
     blocks: nn.ModuleList
+    full_resolution: slice
+    temporal_chunk: int | None = DEFAULT_TEMPORAL_CHUNK
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
+        if self.temporal_chunk is None or torch.is_grad_enabled():
+            return self._run(self.blocks, x)
+        start, stop = self.full_resolution.start, self.full_resolution.stop
+        x = self._run(self.blocks[:start], x)
+        x = temporal_chunks.run_blocks(self.blocks[start:stop], x, self.temporal_chunk)
+        return self._run(self.blocks[stop:], x)
+
+    @staticmethod
+    def _run(blocks: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+        for block in blocks:
             x = block(x)
         return x
 
@@ -65,6 +83,8 @@ class Encoder(_BlockStack):
         blocks += _middle(in_channels, config.norm_groups)
         blocks += [group_norm(in_channels, config.norm_groups), conv3d(in_channels, config.latent_channels)]
         self.blocks = nn.ModuleList(blocks)
+        downsamples = [i for i, block in enumerate(blocks) if isinstance(block, Downsample)]
+        self.full_resolution = slice(0, downsamples[0] + 1 if downsamples else len(blocks))
 
 
 class Generator(_BlockStack):
@@ -86,6 +106,8 @@ class Generator(_BlockStack):
                 blocks.append(Upsample(in_channels, temporal=level in config.temporal_downsample_levels))
         blocks += [group_norm(in_channels, config.norm_groups), conv3d(in_channels, config.in_channels)]
         self.blocks = nn.ModuleList(blocks)
+        upsamples = [i for i, block in enumerate(blocks) if isinstance(block, Upsample)]
+        self.full_resolution = slice(upsamples[-1] if upsamples else 0, len(blocks))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid_(super().forward(x)) if not torch.is_grad_enabled() else torch.sigmoid(super().forward(x))

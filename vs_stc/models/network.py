@@ -8,6 +8,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ..errors import OptionError
 from .autoencoder import Encoder, Generator
 from .config import STCConfig
 from .quantizer import SpatialTemporalQuantizer
@@ -41,6 +42,19 @@ class STCNet(nn.Module):
         self.s_idx_pred_layer = IndexHead(c, config.codebook_size)
         self.t_idx_pred_layer = IndexHead(c, config.codebook_size)
         self.generator = Generator(config)
+
+    @property
+    def temporal_chunk(self) -> int | None:
+        """Frames per chunk of the full-resolution encoder and generator levels in inference
+        (None: the whole clip at once, more memory for the same output)."""
+        return self.encoder.temporal_chunk
+
+    @temporal_chunk.setter
+    def temporal_chunk(self, frames: int | None) -> None:
+        if frames is not None and (type(frames) is not int or frames < 1):
+            raise OptionError("temporal_chunk", f"must be a whole number of frames of at least 1, or None "
+                                                f"for no chunking, not {frames!r}")
+        self.encoder.temporal_chunk = self.generator.temporal_chunk = frames
 
     @staticmethod
     def _transformer(config: STCConfig) -> nn.ModuleList:

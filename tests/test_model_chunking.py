@@ -1,0 +1,122 @@
+"""The full-resolution levels run in temporal chunks give the output of the whole-clip path, for
+chunk sizes that divide the clip, that do not, and that exceed it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import vs_stc
+from vs_stc.errors import OptionError
+from vs_stc.models import temporal_chunks
+from vs_stc.models.blocks import Downsample, ResidualBlock, Upsample, group_norm
+from vs_stc.models.deterministic import deterministic_network
+
+from conftest import PARITY, TINY
+
+# Within fp32 rounding; a wrong halo or a per-chunk norm statistic is off by orders of magnitude more.
+TOLERANCE = dict(rtol=1e-6, atol=1e-6)
+LENGTHS_AND_CHUNKS = [(2, 3), (8, 3), (6, 2), (5, 1), (7, 4)]  # shorter than, not a multiple of, a multiple of
+
+
+def randomised(module: torch.nn.Module) -> torch.nn.Module:
+    generator = torch.Generator().manual_seed(0)
+    for parameter in module.parameters():
+        parameter.data = torch.randn(parameter.shape, generator=generator) * 0.3
+    return module.eval().requires_grad_(False)
+
+
+def clip(*shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(sum(shape))) * 2 + 0.5
+
+
+@pytest.mark.parametrize("frames, chunk", LENGTHS_AND_CHUNKS)
+@pytest.mark.parametrize("in_channels, out_channels", [(8, 8), (8, 16), (16, 8)])
+def test_residual_block(frames, chunk, in_channels, out_channels):
+    block = randomised(ResidualBlock(in_channels, out_channels, groups=4))
+    x = clip(2, in_channels, frames, 12, 10)
+    with torch.inference_mode():
+        expected = block(x)
+        torch.testing.assert_close(temporal_chunks.residual_block(block, x.clone(), chunk), expected, **TOLERANCE)
+
+
+@pytest.mark.parametrize("frames, chunk", LENGTHS_AND_CHUNKS)
+@pytest.mark.parametrize("temporal", [True, False])
+def test_resampling(frames, chunk, temporal):
+    down, up = randomised(Downsample(8, temporal)), randomised(Upsample(8, temporal))
+    x = clip(1, 8, frames, 12, 10)
+    with torch.inference_mode():
+        torch.testing.assert_close(temporal_chunks.downsample(down, x, chunk), down(x), **TOLERANCE)
+        torch.testing.assert_close(temporal_chunks.upsample(up, x, chunk), up(x), **TOLERANCE)
+
+
+@pytest.mark.parametrize("frames, chunk", LENGTHS_AND_CHUNKS)
+def test_norm_then_convolution(frames, chunk):
+    blocks = torch.nn.ModuleList([randomised(group_norm(8, 4)), randomised(torch.nn.Conv3d(8, 3, 3, padding=1))])
+    x = clip(1, 8, frames, 12, 10)
+    with torch.inference_mode():
+        torch.testing.assert_close(temporal_chunks.run_blocks(blocks, x, chunk), blocks[1](blocks[0](x)), **TOLERANCE)
+
+
+@pytest.mark.parametrize("frames, chunk", [(2, 3), (8, 3), (6, 2), (8, 1)])
+def test_network_matches_the_whole_clip_path(frames, chunk):
+    network = deterministic_network(TINY)
+    x = torch.rand(1, 3, frames, 64, 64, generator=torch.Generator().manual_seed(frames))
+    with torch.inference_mode():
+        network.temporal_chunk = None
+        latent, indices = network.encode_indices(x)
+        output, decoded = network.decode_indices(indices), network.generator(latent)
+        network.temporal_chunk = chunk
+        chunked_latent, chunked_indices = network.encode_indices(x)
+        torch.testing.assert_close(chunked_latent, latent, **TOLERANCE)
+        assert all(torch.equal(a, b) for a, b in zip(chunked_indices, indices))
+        torch.testing.assert_close(network.decode_indices(chunked_indices), output, **TOLERANCE)
+        torch.testing.assert_close(network.generator(latent), decoded, **TOLERANCE)
+
+
+def test_bfloat16_matches_the_whole_clip_path_within_its_precision():
+    network = deterministic_network(TINY).to(torch.bfloat16)
+    x = torch.rand(1, 3, 8, 64, 64, generator=torch.Generator().manual_seed(8)).bfloat16()
+    with torch.inference_mode():
+        network.temporal_chunk = None
+        latent = network.encoder(x)
+        decoded = network.generator(latent)
+        network.temporal_chunk = 3
+        torch.testing.assert_close(network.encoder(x), latent, rtol=2e-2, atol=2e-2)
+        torch.testing.assert_close(network.generator(latent), decoded, rtol=2e-2, atol=2e-2)
+
+
+def test_autograd_runs_the_whole_clip_path():
+    network = deterministic_network(TINY)
+    network.temporal_chunk = 1
+    x = torch.rand(1, 3, 4, 64, 64, generator=torch.Generator().manual_seed(4))
+    kept = x.clone()
+    with torch.enable_grad():
+        network.encoder(x.requires_grad_()).sum().backward()
+    assert x.grad is not None and torch.equal(x.detach(), kept)
+
+
+@pytest.mark.parametrize("value", [0, -2, 2.5, True, "4"])
+def test_bad_chunk_is_refused(value):
+    network = deterministic_network(TINY)
+    with pytest.raises(OptionError, match="temporal_chunk"):
+        network.temporal_chunk = value
+
+
+@pytest.mark.slow
+def test_golden_clip_in_single_frame_chunks_gives_the_whole_clip_output(parity_checkpoints):
+    """The released-size network on the parity clip: one-frame chunks against the whole clip."""
+    model = vs_stc.load_model(parity_checkpoints["bfvr"])
+    with np.load(PARITY / "clip_T4.npz") as file:
+        x = torch.from_numpy(file["clip"]).float().div(255).unsqueeze(0)
+    outputs = []
+    for chunk in (None, 1):
+        model.temporal_chunk = chunk
+        with torch.inference_mode():
+            features, indices = model.encode_indices(x)
+            outputs.append((features, indices, model.decode_indices(indices)))
+    (features, indices, output), (chunked_features, chunked_indices, chunked_output) = outputs
+    assert all(torch.equal(a, b) for a, b in zip(chunked_indices, indices))
+    torch.testing.assert_close(chunked_features, features, **TOLERANCE)
+    torch.testing.assert_close(chunked_output, output, **TOLERANCE)
