@@ -1,5 +1,6 @@
-"""Face mode works in blocks (bounded memory, random access in VapourSynth), and the blocks leave
-no seam: whatever the block size, every frame is the one a single pass over the clip makes."""
+"""Face mode works in blocks (bounded memory, random access in VapourSynth) and in chunks (a
+cluster's units), and neither leaves a seam: every frame is the one a single pass over the clip
+makes, whatever the block size, as long as a chunk is given its context."""
 
 from __future__ import annotations
 
@@ -13,28 +14,34 @@ from vs_stc.faces.stream import FaceStreamRestorer
 from vs_stc.loading import load_model
 from vs_stc.options import resolve
 
-FRAMES = 24  # the first shot: one face moving and turning, a second one entering and leaving
+SHOT = 24  # the fixture's first shot: one face moving and turning, a second one entering and leaving
+CLIP = np.concatenate([face_clip().frames[:SHOT], face_clip().frames[SHOT - 1:SHOT - 17:-1]])  # there and back: 40
 
 
 @pytest.fixture(scope="module")
-def render():
-    clip = face_clip().frames[:FRAMES]
-    options = resolve("restore", model="tiny-bfvr", faces="auto", detector="retinaface-mobile")
-    network = load_model(options.model)
-    detector, reason = load_detector(options.detector, options.device)
+def restorer():
+    def make(block: int) -> FaceStreamRestorer:
+        options = resolve("restore", model="tiny-bfvr", faces="auto", detector="retinaface-mobile")
+        detector, reason = load_detector(options.detector, options.device)
+        return FaceStreamRestorer(load_model(options.model), options.engine_options(), detector, reason, block=block)
 
-    def frames_with_block(block: int) -> list[np.ndarray]:
-        restorer = FaceStreamRestorer(network, options.engine_options(), detector, reason, block=block)
-        planes = ([frame[..., c] for c in range(3)] for frame in clip)
-        return [frame.rgb for frame in restorer(planes, SampleFormat.of(np.uint8))]
-
-    return clip, frames_with_block
+    return make
 
 
-def test_any_block_size_gives_the_frames_of_one_pass(render):
-    clip, frames_with_block = render
-    one_pass = frames_with_block(FRAMES)
-    assert sum(not np.array_equal(out, source) for out, source in zip(one_pass, clip)) >= FRAMES - 2
-    blocked = frames_with_block(5)  # boundaries inside both faces' tracks and inside window handovers
-    different = [n for n in range(FRAMES) if not np.array_equal(blocked[n], one_pass[n])]
+def render(restorer: FaceStreamRestorer, first: int = 0, stop: int = len(CLIP), wanted: range | None = None):
+    planes = ([frame[..., c] for c in range(3)] for frame in CLIP[first:stop])
+    return [frame.rgb for frame in restorer(planes, SampleFormat.of(np.uint8), first, wanted)]
+
+
+def test_blocks_and_chunks_give_the_frames_of_one_pass(restorer):
+    one_pass = render(restorer(len(CLIP)))
+    assert sum(not np.array_equal(out, source) for out, source in zip(one_pass, CLIP)) >= len(CLIP) - 2
+    blocks = restorer(5)  # boundaries inside both faces' tracks and inside window handovers
+    before, after = blocks.context()
+    assert before < 36, "the last chunk should start after frame 0"
+    chunked = []
+    for start, stop in ((0, 18), (18, 36), (36, 40)):
+        given = max(0, start - before), min(len(CLIP), stop + after)
+        chunked += render(blocks, *given, wanted=range(start, stop))
+    different = [n for n in range(len(CLIP)) if not np.array_equal(chunked[n], one_pass[n])]
     assert different == [], f"frames {different} differ from one pass"

@@ -181,7 +181,7 @@ def test_the_command_line_starts_a_local_runtime(clips, local, bundled_bfvr, tmp
 
 
 @pytest.mark.slow
-def test_face_mode_files_stay_whole_and_identical(ray_runtime, bundled_bfvr, tmp_path):
+def test_face_mode_files_split_into_chunks_and_stay_identical(ray_runtime, bundled_bfvr, tmp_path):
     from face_clips import face_clip
 
     path = tmp_path / "faces.mp4"
@@ -194,6 +194,6 @@ def test_face_mode_files_stay_whole_and_identical(ray_runtime, bundled_bfvr, tmp
     faces = resolve("restore", model=bundled_bfvr, faces="auto", window=6, overlap=2)
     local = run_batch([str(path)], tmp_path / "local", load_restorer(faces), Encoder(), quiet=True)
     results, units = render([path], tmp_path / "out", faces)
-    assert [(u.start, u.stop) for u in units] == [(0, None)]  # longer than CHUNK, still one unit
+    assert sorted((u.start, u.stop) for u in units) == [(0, CHUNK), (CHUNK, 2 * CHUNK), (2 * CHUNK, 20)]
     assert summary(results).splitlines()[0].split(";", 1)[1] == summary(local).splitlines()[0].split(";", 1)[1]
     assert frame_digests(tmp_path / "out" / "faces.mp4") == frame_digests(tmp_path / "local" / "faces.mp4")

@@ -23,7 +23,7 @@ from .packing import Rebuilt
 from .parts import Parts
 from .runtime import ray_runtime, size_workers, start_workers
 from .survey import survey
-from .units import CHUNK_FRAMES, Unit, chunk_bounds, frames_needed
+from .units import CHUNK_FRAMES, Unit, chunks
 
 QUEUED_PER_ACTOR = 2
 
@@ -44,8 +44,10 @@ class PartsRestorer:
 
     def __init__(self, parts: Parts, units: list[Unit]) -> None:
         self.parts, self.units = parts, units
-        counts = parts.header(units[0])["counts"]  # face mode: one unit per file
-        self.counts = FaceCounts(**counts) if counts else None
+        counts = [parts.header(unit)["counts"] for unit in units]  # face mode's, per unit
+        self.counts = None
+        if all(counts):
+            self.counts = FaceCounts(**{name: sum(c[name] for c in counts) for name in counts[0]})
 
     def check(self, height: int, width: int) -> None:
         """The workers checked the frame size."""
@@ -61,15 +63,13 @@ class PartsRestorer:
 
 
 def plan_file(index: int, job: Job, options: RunOptions, encoder: Encoder, chunk_frames: int) -> FileRender:
-    """Units of one file: chunks for a long face-crop video, else the whole file. Face mode's
-    files stay whole: its blocks analyse faces with context the engine's plan does not describe."""
-    info = survey(job.source, encoder, chunk_frames if options.faces == "aligned" else None)
+    """Units of one file: chunks for a long video, else the whole file."""
+    info = survey(job.source, encoder, chunk_frames)
     if info.input_error:
         raise InputError(f"the input is damaged after frame {info.frames} ({info.input_error})")
     if info.frames > chunk_frames:
         units = []
-        for start, stop in chunk_bounds(info.frames, options.window, options.overlap, chunk_frames):
-            first, last = frames_needed(info.frames, options.window, options.overlap, start, stop)
+        for start, stop, first, last in chunks(info.frames, options, chunk_frames):
             seek_pts, first_pts = info.seek_point(first)
             units.append(Unit(index, str(job.source), info.pix_fmt, start, stop, info.frames, first, last,
                               seek_pts, first_pts))

@@ -4,7 +4,8 @@ A chunk's output frames end where an engine window ends, and it decodes every fr
 that make its output (the neighbour window its last crossfade needs included), so a chunk's frames
 are those of a render of the whole file: the engine makes each output frame from its windows alone
 (engine/runner.py). Batch renders run without scene cuts, so chunks split on the window grid.
-Face mode (whole frames) is not chunked: its blocks analyse faces with context of their own.
+Face mode (whole frames) can split anywhere: a stretch of frames given the context of
+``faces.restoring.block_context`` on each side comes out as in one pass over the file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine.planning import plan
+from ..faces.restoring import block_context
+from ..options import RunOptions
 
 CHUNK_FRAMES = 256  # a chunk is at least this long (one window more is rendered twice per cut)
 
@@ -55,3 +58,14 @@ def frames_needed(length: int, window: int, overlap: int, start: int, stop: int)
     whole = plan(length, window, overlap)
     used = [c.window for n in (start, stop - 1) for c in whole.contributions(n)]
     return min(whole.windows[i].start for i in used), max(whole.windows[i].end for i in used)
+
+
+def chunks(length: int, options: RunOptions, chunk_frames: int = CHUNK_FRAMES) -> list[tuple[int, int, int, int]]:
+    """(start, stop, read_from, read_to) of the chunks of a file of ``length`` frames: output frames
+    [start, stop) made from input frames [read_from, read_to)."""
+    if options.faces == "aligned":
+        return [(start, stop, *frames_needed(length, options.window, options.overlap, start, stop))
+                for start, stop in chunk_bounds(length, options.window, options.overlap, chunk_frames)]
+    before, after = block_context(options.window, options.overlap)
+    return [(start, min(start + chunk_frames, length), max(0, start - before), min(length, start + chunk_frames + after))
+            for start in range(0, length, chunk_frames)]

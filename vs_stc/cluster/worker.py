@@ -16,7 +16,7 @@ from ..av_frames import from_face_frame, from_tensor, sample_format, to_planes, 
 from ..batch import failure_text
 from ..engine import RandomAccessRestorer, WindowRunner
 from ..errors import STCError
-from ..faces.stream import FaceFrame
+from ..faces.stream import FaceFrame, FaceStreamRestorer
 from ..options import RunOptions
 from ..restorer import load_restorer
 from .packing import PartWriter
@@ -37,6 +37,8 @@ class Renderer:
             with av.open(unit.source) as source:
                 if unit.stop is None:
                     header = self._whole(source, unit, writer)
+                elif isinstance(self.restore, FaceStreamRestorer):
+                    header = self._face_chunk(source, unit, writer)
                 else:
                     header = self._chunk(source, unit, writer)
         except (STCError, av.FFmpegError, EOFError) as error:
@@ -80,3 +82,21 @@ class Renderer:
             writer.add(from_tensor(frames.frame(n), working, template, unit.pix_fmt), template)
             segment.release_before(n - runner.options.window)
         return {"counts": None}
+
+    def _face_chunk(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
+        """Face mode's frames [start, stop), given the frames around them that its analysis needs."""
+        video = source.streams.video[0]
+        working = working_format(video.codec_context.format)
+        templates: dict[int, av.VideoFrame] = {}
+
+        def decoded():
+            for index, frame in zip(range(unit.read_from, unit.read_to), decoded_from(source, unit)):
+                if unit.start <= index < unit.stop:
+                    templates[index] = frame
+                yield to_planes(frame, working)
+
+        wanted = range(unit.start, unit.stop)
+        for n, restored in zip(wanted, self.restore(decoded(), sample_format(working), unit.read_from, wanted)):
+            template = templates.pop(n)
+            writer.add(from_face_frame(restored, working, template, unit.pix_fmt), template)
+        return {"counts": vars(self.restore.counts)}

@@ -67,32 +67,44 @@ class FaceStreamRestorer:
     def check(self, height: int, width: int) -> None:
         """Face mode takes frames of any size."""
 
-    def __call__(self, frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[FaceFrame]:
-        """Restores one clip; ``counts`` then says what was done to it."""
+    def context(self) -> tuple[int, int]:
+        """Frames a stretch of a clip needs before and after it to come out as in one pass."""
+        return block_context(self.engine.window, self.engine.overlap)
+
+    def __call__(self, frames: Iterable[Frame], fmt: SampleFormat, first: int = 0,
+                 wanted: range | None = None) -> Iterator[FaceFrame]:
+        """Restores one clip, or a stretch of it; ``counts`` then says what was done to it.
+
+        ``frames``: the clip from its frame ``first`` on; ``wanted``: the frames to restore and
+        yield (default: every frame given). Given frames outside ``wanted`` are context: the frames
+        yielded are those of one pass over the whole clip when the frames given reach ``context()``
+        beyond ``wanted`` (or the clip's ends)."""
         self.counts = FaceCounts()
         runner = WindowRunner(self.network, fmt, self.engine)
-        before, after = block_context(self.engine.window, self.engine.overlap)
+        before, after = self.context()
         reach = self.engine.window - 1  # how far a block's windows read beyond it
         held: deque[np.ndarray] = deque()  # frames first_held, first_held + 1, ...
         found: deque[list[Face]] = deque()  # the faces of frames first_found, first_found + 1, ...
-        first_held = first_found = block_start = received = 0
+        first_held = first_found = received = first  # received: one past the last frame given
+        block_start, stop = (wanted.start, wanted.stop) if wanted is not None else (first, None)
         for planes in frames:
             rgb = np.stack(planes, axis=-1)
             held.append(rgb)
             found.extend(detect_frames(self.detector, [rgb], peak=fmt.peak, batch=1))
             received += 1
-            if received == block_start + self.block + after:
-                yield from self._block(runner, held, first_held, found, first_found, block_start,
-                                       block_start + self.block, fmt)
-                block_start += self.block
+            block_end = block_start + self.block if stop is None else min(block_start + self.block, stop)
+            if block_start < block_end and received == block_end + after:
+                yield from self._block(runner, held, first_held, found, first_found, block_start, block_end, fmt)
+                block_start = block_end
                 while first_held < block_start - reach:
                     held.popleft()
                     first_held += 1
                 while first_found < block_start - before:
                     found.popleft()
                     first_found += 1
-        while block_start < received:
-            end = min(block_start + self.block, received)
+        last = received if stop is None else min(received, stop)
+        while block_start < last:
+            end = min(block_start + self.block, last)
             yield from self._block(runner, held, first_held, found, first_found, block_start, end, fmt)
             block_start = end
 
