@@ -15,4 +15,4 @@ bench: setup
 		&& ../.venv/bin/python bundled_models.py && ../.venv/bin/python face_overhead.py \
 		&& ../.venv/bin/python real_footage.py && ../.venv/bin/python vs_threads.py \
 		&& ../.venv/bin/python neighbour_load.py && ../.venv/bin/python precision_auto.py \
-		&& ../.venv/bin/python ray_batch.py && cd .. && .venv/bin/python -m pytest -m slow
+		&& ../.venv/bin/python ray_batch.py && ../.venv/bin/python model_memory.py && cd .. && .venv/bin/python -m pytest -m slow
