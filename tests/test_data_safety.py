@@ -144,6 +144,7 @@ def test_a_cut_off_input_fails_unless_partial_output_is_allowed(work, name):
 
 # --compare --------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # 30 s: two full renders; the batch tests check --compare in the default run
 def test_compare_stills_one_per_output_at_their_exact_names(work):
     shutil.copy(work / "in.mkv", work / "in.mov")  # same stem as in.mkv
     result = stc("restore", "in.mkv", "in.mov", "-o", "out", "--compare", "look%d.png", *MODEL, cwd=work)
@@ -151,6 +152,7 @@ def test_compare_stills_one_per_output_at_their_exact_names(work):
     assert sorted(p.name for p in work.glob("look*")) == ["look%d-in.mkv.png", "look%d-in.mov.png"]
 
 
+@pytest.mark.slow  # 19 s: a full render
 def test_compare_shows_the_middle_frame_of_a_matroska_input(work):
     result = stc("restore", "in.mkv", "-o", "out.mkv", "--compare", "look.png", *MODEL, cwd=work)
     assert result.returncode == 0, result.stdout

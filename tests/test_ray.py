@@ -128,6 +128,7 @@ def test_cluster_render_is_frame_identical_and_failures_stay_alone(ray_runtime, 
         assert packet_digests(tmp_path / "out" / name, "video") == packet_digests(local / name, "video")
 
 
+@pytest.mark.slow  # 16 s: a second cluster render
 def test_a_killed_worker_is_replaced_and_its_units_rerun(ray_runtime, clips, local, options, tmp_path):
     killed = []
 
@@ -141,6 +142,7 @@ def test_a_killed_worker_is_replaced_and_its_units_rerun(ray_runtime, clips, loc
     assert_identical(tmp_path / "out", local)
 
 
+@pytest.mark.slow  # 17 s: three cluster renders
 def test_resume_renders_only_the_missing_units(ray_runtime, clips, local, options, tmp_path):
     first_run = []
 

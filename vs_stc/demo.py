@@ -140,15 +140,21 @@ def run_demo(output: Path, released: bool = True) -> list[Path]:
     return paths
 
 
+def _measured_run(network, options, degraded: np.ndarray, clean: np.ndarray,
+                  progress: str | None = None) -> tuple[np.ndarray, float, Figures, Figures]:
+    """The model's output, its seconds, and the figures of input and output against ``clean``."""
+    start = time.perf_counter()
+    restored = run_model(network, options, degraded, progress=progress)
+    return restored, time.perf_counter() - start, Figures.of(degraded, clean), Figures.of(restored, clean)
+
+
 def _restore(output: Path, network, model: str, size: int, frames: int) -> list[Path]:
     clean = held_out_clip(seed=2024, frames=frames, size=size)
     degraded = degrade(clean, "bfvr", seed=0)
     options = resolve("restore", model=model, faces="aligned")
     blend = " keeps the input's colours," if options.keep_colours else ""
-    start = time.perf_counter()
-    restored = run_model(network, options, degraded, progress=f"{model} ({size} px)" if model == "bfvr" else None)
-    seconds = time.perf_counter() - start
-    before, after = Figures.of(degraded, clean), Figures.of(restored, clean)
+    progress = f"{model} ({size} px)" if model == "bfvr" else None
+    restored, seconds, before, after = _measured_run(network, options, degraded, clean, progress)
     print(f"restore ({model} at its defaults:{blend} window {options.window} / {options.overlap}; {frames} frames of "
           f"{size} x {size}, {seconds:.1f} s):")
     print(f"  {'clean clip:':22} flicker index {metrics.flicker_index(clean):6.3f}")
@@ -162,10 +168,7 @@ def _deflicker(output: Path, network) -> list[Path]:
     clean = held_out_clip(seed=2024, frames=DEMO_FRAMES, size=SIZE)
     degraded = degrade(clean, "brightness", seed=0)
     options = resolve("deflicker", model="tiny-deflicker", faces="aligned")
-    start = time.perf_counter()
-    restored = run_model(network, options, degraded)
-    seconds = time.perf_counter() - start
-    before, after = Figures.of(degraded, clean), Figures.of(restored, clean)
+    restored, seconds, before, after = _measured_run(network, options, degraded, clean)
     print(f"deflicker (tiny-deflicker at its defaults: keeps the input's detail, the model sets each frame's "
           f"brightness; {DEMO_FRAMES} frames of {SIZE} x {SIZE}, {seconds:.1f} s):")
     print(f"  {'clean clip:':22} flicker index {metrics.flicker_index(clean):6.3f}")
