@@ -88,6 +88,15 @@ def _keep_unchanged(source: av.video.plane.VideoPlane, target: av.video.plane.Vi
     new[~touched] = old[~touched]
 
 
+def restored_frame(restored: torch.Tensor | FaceFrame, working: str, template: av.VideoFrame,
+                   pix_fmt: str) -> av.VideoFrame:
+    """The engine's result for ``template`` (a tensor in aligned mode, a FaceFrame in face mode) as
+    a frame in ``pix_fmt``."""
+    if isinstance(restored, FaceFrame):
+        return from_face_frame(restored, working, template, pix_fmt)
+    return from_tensor(restored, working, template, pix_fmt)
+
+
 def output_pix_fmt(requested: str | None, source: av.VideoFormat) -> str:
     """The output pixel format: the one asked for, else the source's; a palette source (pal8)
     comes out as RGB, since restored frames need more colours than a palette has."""

@@ -15,10 +15,9 @@ from typing import Callable, Iterator
 
 import av
 
-from .av_frames import from_face_frame, from_tensor, output_pix_fmt, sample_format, to_planes, working_format
+from .av_frames import output_pix_fmt, restored_frame, sample_format, to_planes, working_format
 from .engine import Frame
 from .errors import InputError
-from .faces.stream import FaceFrame
 from .restorer import StreamRestorer
 
 COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
@@ -110,10 +109,8 @@ def transcode(
         template = pending.popleft()
         if callable(restored):  # made elsewhere (vs_stc.cluster): finished against this frame
             frame = restored(template)
-        elif isinstance(restored, FaceFrame):
-            frame = from_face_frame(restored, working, template, pix_fmt)
         else:
-            frame = from_tensor(restored, working, template, pix_fmt)
+            frame = restored_frame(restored, working, template, pix_fmt)
         frame.pts, frame.time_base = template.pts, template.time_base
         sink.mux(video_out.encode(frame))
         outcome.frames_out += 1

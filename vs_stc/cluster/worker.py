@@ -12,11 +12,11 @@ from collections import deque
 import av
 import torch
 
-from ..av_frames import from_face_frame, from_tensor, sample_format, to_planes, working_format
+from ..av_frames import from_face_frame, from_tensor, restored_frame, sample_format, to_planes, working_format
 from ..batch import failure_text
 from ..engine import RandomAccessRestorer, WindowRunner
 from ..errors import STCError
-from ..faces.stream import FaceFrame, FaceStreamRestorer
+from ..faces.stream import FaceStreamRestorer
 from ..options import RunOptions
 from ..restorer import load_restorer
 from .packing import PartWriter
@@ -63,10 +63,7 @@ class Renderer:
 
         for restored in self.restore(decoded(), sample_format(working)):
             template = templates.popleft()
-            if isinstance(restored, FaceFrame):
-                writer.add(from_face_frame(restored, working, template, unit.pix_fmt), template)
-            else:
-                writer.add(from_tensor(restored, working, template, unit.pix_fmt), template)
+            writer.add(restored_frame(restored, working, template, unit.pix_fmt), template)
         counts = getattr(self.restore, "counts", None)
         return {"counts": vars(counts) if counts else None}
 

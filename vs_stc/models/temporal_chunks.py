@@ -14,6 +14,7 @@ convolution sees. Used only without autograd: residual blocks overwrite their in
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -22,6 +23,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import Downsample, ResidualBlock, Upsample
+
+try:
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc
+    _malloc_trim = None
+
+
+def _return_freed_memory() -> None:
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 class Affine(NamedTuple):
@@ -69,14 +80,40 @@ def group_norm_affine(norm: nn.GroupNorm, x: torch.Tensor, swish: bool) -> Affin
 def window(x: torch.Tensor, start: int, stop: int, activation: Affine | None, halo: int = 1) -> torch.Tensor:
     """Frames start - halo .. stop + halo of activation(x), zero outside the clip: what a
     convolution with ``halo`` frames of temporal padding reads for output frames start .. stop."""
-    b, c, t, h, w = x.shape
-    out = x.new_empty(b, c, stop - start + 2 * halo, h, w)
-    lo, hi = max(start - halo, 0), min(stop + halo, t)
-    front = lo - (start - halo)
+    out = x.new_empty(*x.shape[:2], stop - start + 2 * halo, *x.shape[3:])
+    _fill(out, x, start - halo, activation)
+    return out
+
+
+def windows(x: torch.Tensor, chunk: int, activation: Affine | None,
+            halo: int) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """(start, stop, window(x, start, stop, activation, halo)) for each chunk of ``chunk`` frames.
+
+    Consecutive windows share 2 * halo frames: those are moved within one buffer rather than
+    activated again, so a window is valid only until the next one is asked for."""
+    previous: torch.Tensor | None = None
+    for start, stop in spans(x.shape[2], chunk):
+        size = stop - start + 2 * halo
+        if previous is None or previous.shape[2] != size:
+            previous = window(x, start, stop, activation, halo)
+        else:
+            for i in range(2 * halo):  # ascending: frame i + chunk is read before it is overwritten
+                previous[:, :, i].copy_(previous[:, :, i + chunk])
+            _fill(previous[:, :, 2 * halo:], x, start + halo, activation)
+        yield start, stop, previous
+
+
+def _fill(out: torch.Tensor, x: torch.Tensor, first: int, activation: Affine | None) -> None:
+    """Writes activation(x) of frames first .. first + len(out) into ``out``, zero outside the clip."""
+    t = x.shape[2]
+    lo, hi = max(first, 0), min(first + out.shape[2], t)
+    front = lo - first
     if front:
         out[:, :, :front].zero_()
     if hi - lo + front < out.shape[2]:
-        out[:, :, hi - lo + front:].zero_()
+        out[:, :, max(hi - lo, 0) + front:].zero_()
+    if hi <= lo:
+        return
     inner = out[:, :, front:front + hi - lo]
     if activation is None:
         inner.copy_(x[:, :, lo:hi])
@@ -84,7 +121,6 @@ def window(x: torch.Tensor, start: int, stop: int, activation: Affine | None, ha
         torch.addcmul(activation.shift, x[:, :, lo:hi], activation.scale, out=inner)
         if activation.swish:
             F.silu(inner, inplace=True)
-    return out
 
 
 def temporally_padded_conv(conv: nn.Conv3d, padded: torch.Tensor) -> torch.Tensor:
@@ -107,9 +143,8 @@ def assemble(frames: int, chunks: Iterator[tuple[int, int, torch.Tensor]]) -> to
 def convolution(conv: nn.Conv3d, x: torch.Tensor, chunk: int, activation: Affine | None = None) -> torch.Tensor:
     """A stride-1 convolution (3 or 1 frames wide) of activation(x), in chunks."""
     halo = conv.kernel_size[0] // 2
-    t = x.shape[2]
-    return assemble(t, ((a, e, temporally_padded_conv(conv, window(x, a, e, activation, halo)))
-                        for a, e in spans(t, chunk)))
+    return assemble(x.shape[2], ((a, e, temporally_padded_conv(conv, padded))
+                                 for a, e, padded in windows(x, chunk, activation, halo)))
 
 
 def residual_block(block: ResidualBlock, x: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -118,11 +153,11 @@ def residual_block(block: ResidualBlock, x: torch.Tensor, chunk: int) -> torch.T
     h = convolution(block.conv1, x, chunk, group_norm_affine(block.norm1, x, swish=True))
     second = group_norm_affine(block.norm2, h, swish=True)
     if not hasattr(block, "conv_out"):
-        for a, e in spans(x.shape[2], chunk):
-            x[:, :, a:e] = temporally_padded_conv(block.conv2, window(h, a, e, second)).add_(x[:, :, a:e])
+        for a, e, padded in windows(h, chunk, second, halo=1):
+            x[:, :, a:e] = temporally_padded_conv(block.conv2, padded).add_(x[:, :, a:e])
         return x
-    return assemble(x.shape[2], ((a, e, temporally_padded_conv(block.conv2, window(h, a, e, second))
-                                  .add_(block.conv_out(x[:, :, a:e]))) for a, e in spans(x.shape[2], chunk)))
+    return assemble(x.shape[2], ((a, e, temporally_padded_conv(block.conv2, padded).add_(block.conv_out(x[:, :, a:e])))
+                                 for a, e, padded in windows(h, chunk, second, halo=1)))
 
 
 def downsample(block: Downsample, x: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -184,4 +219,5 @@ def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, chunk: int) -> torc
         else:
             x = block(x)
         pending = None
+        _return_freed_memory()
     return x if pending is None else pending(x)
