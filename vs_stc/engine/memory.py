@@ -1,9 +1,12 @@
 """Whether a window fits in memory, asked before anything runs: a window far too long would
 otherwise fill the machine's memory (or take forever to) before failing.
 
-The estimate scales the measured peak of the released network (4.73 GiB for a 24-frame window at
-512 x 512 with 32 base channels, fp32, CPU; benchmarks/model_memory_and_speed.py) with the window
-length, the frame area, the base width and the bytes per value."""
+The estimate is what one model run adds to a loaded network, measured for the released network
+(512 x 512, 32 base channels, fp32, CPU; benchmarks/model_memory.py) and scaled with the window
+length, the frame area, the base width and the bytes per value. In inference the full-resolution
+levels run in temporal chunks (see models.temporal_chunks): the run holds two whole activations of
+the outer level per frame plus what one chunk needs. The whole-clip path (``temporal_chunk =
+None``) holds about five per frame."""
 
 from __future__ import annotations
 
@@ -14,15 +17,23 @@ import torch
 from ..errors import OptionError
 from ..models import STCNet
 
-BYTES_PER_UNIT = 4.73 * 2**30 / (24 * 512 * 512 * 32)  # per frame x pixel x base channel, fp32
+# Bytes per pixel x base channel at fp32. In chunks: peaks of 0.80 GiB (T=8) and 1.75 GiB (T=24)
+# above the loaded network (0.9 GiB, torch included), so 0.059 GiB per frame and 0.32 GiB for one
+# chunk's buffers; over the whole clip: the 4.73 GiB peak at T=24, baseline included, so it errs high.
+_UNIT = 512 * 512 * 32
+CHUNKED_PER_FRAME = 0.0594 * 2**30 / _UNIT
+CHUNKED_FIXED = 0.32 * 2**30 / _UNIT
+WHOLE_CLIP_PER_FRAME = 4.73 * 2**30 / (24 * _UNIT)
 HEADROOM = 0.9  # leave a tenth of what is free to everything else
 
 
 def window_bytes(network: STCNet, window: int) -> int:
-    """The estimated peak memory of one model run over ``window`` frames."""
+    """The estimated memory one model run over ``window`` frames adds to the loaded ``network``."""
     config = network.config
-    element = next(network.parameters()).element_size()
-    return int(BYTES_PER_UNIT * window * config.resolution**2 * config.base_channels * element / 4)
+    scale = config.resolution**2 * config.base_channels * next(network.parameters()).element_size() / 4
+    if network.temporal_chunk is None:
+        return int(WHOLE_CLIP_PER_FRAME * window * scale)
+    return int((CHUNKED_FIXED + CHUNKED_PER_FRAME * window) * scale)
 
 
 def available_bytes(device: torch.device) -> int | None:
@@ -42,8 +53,8 @@ def check_window_fits(network: STCNet, window: int) -> None:
     needed = window_bytes(network, window)
     if free is None or needed <= free * HEADROOM:
         return
-    per_frame = window_bytes(network, 1)
-    largest = int(free * HEADROOM // per_frame) // 2 * 2
+    fixed = window_bytes(network, 0)
+    largest = max(int((free * HEADROOM - fixed) // (window_bytes(network, 1) - fixed)), 0) // 2 * 2
     raise OptionError("window", f"of {window} frames needs about {needed / 2**30:.1f} GiB at "
                                 f"{network.config.resolution} x {network.config.resolution}, but only "
                                 f"{free / 2**30:.1f} GiB are free on {device}; use a window of at most {largest}")

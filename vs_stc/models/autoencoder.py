@@ -18,7 +18,7 @@ from .blocks import (
 from .config import STCConfig
 
 # Frames per chunk at the full-resolution levels when running without autograd (None: whole clip).
-DEFAULT_TEMPORAL_CHUNK = 4
+DEFAULT_TEMPORAL_CHUNK = 1
 
 
 def _middle(channels: int, groups: int) -> list[nn.Module]:
@@ -56,7 +56,8 @@ class _BlockStack(nn.Module):
             return self._run(self.blocks, x)
         start, stop = self.full_resolution.start, self.full_resolution.stop
         x = self._run(self.blocks[:start], x)
-        x = temporal_chunks.run_blocks(self.blocks[start:stop], x, self.temporal_chunk)
+        with temporal_chunks.heap_kept_small():
+            x = temporal_chunks.run_blocks(self.blocks[start:stop], x, self.temporal_chunk)
         return self._run(self.blocks[stop:], x)
 
     @staticmethod
