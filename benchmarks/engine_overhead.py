@@ -116,7 +116,7 @@ def main() -> None:
     hard_cuts = []
     with measured() as bare:
         for w in range(bare_windows):
-            batch = exchange.upload(frames[w * args.window:(w + 1) * args.window], UINT8)
+            batch = exchange.upload(frames[w * args.window:(w + 1) * args.window], UINT8).batch
             hard_cuts += [as_uint8(frame) for frame in network(batch)[0].unbind(1)]
     hard_cuts = torch.stack(hard_cuts)
 

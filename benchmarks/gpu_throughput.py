@@ -32,7 +32,6 @@ import torch
 from vs_stc.engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner, stream, tensor_to_planes
 from vs_stc.engine.device import auto_precision
 from vs_stc.engine.planning import plan
-from vs_stc.engine.resizing import resize_frames
 from vs_stc.loading import resolve_dtype
 from vs_stc.models import BFVR, STCConfig
 from vs_stc.models.deterministic import deterministic_network
@@ -69,7 +68,7 @@ def split(runner: WindowRunner, frames: list, device: torch.device, repeats: int
     totals = dict.fromkeys(("upload", "model", "download", "crossfade", "encode"), 0.0)
     for repeat in range(repeats + 1):
         start = synchronised(device)
-        batch = resize_frames(runner.exchange.upload(frames[:window], UINT8), runner.resolution)
+        batch = runner.exchange.upload(frames[:window], UINT8, runner.resolution)
         uploaded = synchronised(device)
         pending = runner.device.run(runner._forward, batch)
         modelled = synchronised(device)

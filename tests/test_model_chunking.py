@@ -91,16 +91,39 @@ def test_network_matches_the_whole_clip_path(frames, chunk):
         torch.testing.assert_close(network.generator(latent), decoded, **TOLERANCE)
 
 
+BF16_UNIT_ROUNDOFF = 2.0**-8  # bf16 keeps 8 significant bits
+
+
+def weighted_layers(module: torch.nn.Module) -> int:
+    return sum(isinstance(m, (torch.nn.Conv3d, torch.nn.Linear)) for m in module.modules())
+
+
+def frame_errors(value: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Relative L2 error of each frame of (1, C, T, H, W) ``value`` against fp32 ``reference``."""
+    difference = (value.float() - reference).transpose(1, 2).flatten(2).norm(dim=2)
+    return (difference / reference.transpose(1, 2).flatten(2).norm(dim=2))[0]
+
+
 def test_bfloat16_matches_the_whole_clip_path_within_its_precision():
+    """bf16 rounds differently with each kernel (emulated, AVX512-BF16, AMX), so both paths are held
+    to the classic bound for a chain of n rounded layers, n times bf16's unit roundoff, against fp32,
+    frame by frame; the chunked path must also be no less accurate than the whole clip's. A per-chunk
+    norm statistic or a missing halo is off by about 100% on the frames it touches."""
+    reference_network = deterministic_network(TINY)
     network = deterministic_network(TINY).to(torch.bfloat16)
-    x = torch.rand(1, 3, 8, 64, 64, generator=torch.Generator().manual_seed(8)).bfloat16()
+    x = torch.rand(1, 3, 8, 64, 64, generator=torch.Generator().manual_seed(8))
     with torch.inference_mode():
-        network.temporal_chunk = None
-        latent = network.encoder(x)
-        decoded = network.generator(latent)
-        network.temporal_chunk = 3
-        torch.testing.assert_close(network.encoder(x), latent, rtol=2e-2, atol=2e-2)
-        torch.testing.assert_close(network.generator(latent), decoded, rtol=2e-2, atol=2e-2)
+        reference_latent = reference_network.encoder(x)
+        reference_decoded = reference_network.generator(reference_latent)
+        for part, given, reference in (("encoder", x, reference_latent),
+                                       ("generator", reference_latent, reference_decoded)):
+            bound = weighted_layers(getattr(network, part)) * BF16_UNIT_ROUNDOFF
+            errors = {}
+            for chunk in (None, 3):
+                network.temporal_chunk = chunk
+                errors[chunk] = frame_errors(getattr(network, part)(given.bfloat16()), reference)
+                assert errors[chunk].max() < bound, (part, chunk, errors[chunk], bound)
+            assert torch.all(errors[3] <= 1.5 * errors[None] + BF16_UNIT_ROUNDOFF), (part, errors)
 
 
 def test_autograd_runs_the_whole_clip_path():

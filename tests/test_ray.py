@@ -20,8 +20,11 @@ from vs_stc.batch import Encoder, run_batch, summary  # noqa: E402
 from vs_stc.cli import main  # noqa: E402
 from vs_stc.cluster import run_cluster_batch  # noqa: E402
 from vs_stc.cluster.parts import parts_folder  # noqa: E402
+from vs_stc.cluster.runtime import size_workers  # noqa: E402
 from vs_stc.cluster.units import chunk_bounds, frames_needed  # noqa: E402
+from vs_stc.engine.device import intra_op_threads  # noqa: E402
 from vs_stc.engine.planning import plan  # noqa: E402
+from vs_stc.errors import OptionError  # noqa: E402
 from vs_stc.options import resolve  # noqa: E402
 from vs_stc.restorer import load_restorer  # noqa: E402
 
@@ -170,6 +173,17 @@ def test_resume_needs_ray_and_excludes_overwrite(tmp_path, capsys):
     assert "--resume applies to cluster renders; add --ray" in capsys.readouterr().err
     assert main(["restore", str(tmp_path), "-o", str(tmp_path / "out"), "--ray", "--resume", "--overwrite"]) == 2
     assert "--resume keeps finished outputs, --overwrite replaces them" in capsys.readouterr().err
+    assert main(["restore", str(tmp_path), "-o", str(tmp_path / "out"), "--ray-threads", "2"]) == 2
+    assert "--ray-threads applies to cluster renders; add --ray" in capsys.readouterr().err
+
+
+def test_cpu_workers_run_a_local_renders_threads_unless_told_otherwise(ray_runtime):
+    """Same thread count, same sums: what makes a chunked file identical to a local render."""
+    workers = size_workers(None)
+    assert (workers.cpus, workers.count, workers.device) == (intra_op_threads(), 2 // intra_op_threads(), "cpu")
+    assert size_workers(None, 1).count == 2
+    with pytest.raises(OptionError, match="no node of the Ray cluster has that many CPUs"):
+        size_workers(None, 3)
 
 
 @pytest.mark.slow

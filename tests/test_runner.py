@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vs_stc.engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner, stream, tensor_to_planes
-from vs_stc.engine.exchange import HostExchange, plane_tensor
+from vs_stc.engine.exchange import HostExchange, host_frames, plane_tensor
 from vs_stc.errors import STCError
 from vs_stc.models.deterministic import deterministic_network
 
@@ -166,7 +166,7 @@ def test_sample_formats_round_trip(dtype, bits):
         planes = [rng.integers(0, 2**fmt.bits, (4, 5)).astype(dtype) for _ in range(3)]
     else:
         planes = [rng.random((4, 5)).astype(dtype) for _ in range(3)]
-    batch = HostExchange(torch.device("cpu"), torch.float32).upload([planes], fmt)
+    batch = HostExchange(torch.device("cpu"), torch.float32).upload([planes], fmt).batch
     assert batch.shape == (1, 3, 1, 4, 5) and 0 <= batch.min() and batch.max() <= 1
     back = tensor_to_planes(batch[0, :, 0], fmt)
     for got, want in zip(back, planes):
@@ -236,6 +236,6 @@ def test_keep_detail_streams_like_random_access_and_keeps_every_frame(network):
         assert torch.equal(frame, restorer.frame(n)), n
     plain_runner = WindowRunner(network, SampleFormat.of(np.uint8), EngineOptions(window=6, overlap=2, resize=True))
     plain = RandomAccessRestorer(plain_runner, len(clip), (2 * SIZE, 2 * SIZE), reader(clip)).frame(3)
-    source = HostExchange(torch.device("cpu"), torch.float32).upload([clip[3]], SampleFormat.of(np.uint8))[0, :, 0]
+    source = host_frames([clip[3]], SampleFormat.of(np.uint8))[:, 0]
     # the random input's pixel-level noise survives only in keep-detail mode
     assert (streamed[3] - source).abs().mean() < 0.5 * (plain - source).abs().mean()

@@ -95,7 +95,7 @@ def _render(args: argparse.Namespace) -> int:
     from .batch import Encoder, run_batch, summary
     from .restorer import load_restorer
 
-    if args.ray is not None or args.resume:
+    if args.ray is not None or args.resume or args.ray_threads is not None:
         from .cluster.command import render_on_cluster
 
         return render_on_cluster(args)
@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                             help="spread the files over a Ray cluster (its address, or RAY_ADDRESS; none: a local "
                                  "Ray runtime)")
+        render.add_argument("--ray-threads", type=int, metavar="N",
+                            help="with --ray: PyTorch threads per CPU worker (default: a local render's here, so "
+                                 "that outputs are identical to a local render on the same kind of CPU)")
         render.add_argument("--resume", action="store_true",
                             help="with --ray: keep finished outputs and the finished parts of unfinished ones")
         render.set_defaults(run=_render, task=task)

@@ -68,5 +68,10 @@ class ConfigError(STCError, ValueError):
     environment variable."""
 
 
+class PrecisionError(STCError, ArithmeticError):
+    """The model's arithmetic overflowed in the precision it runs in (fp16): the message names the
+    window and a precision that holds."""
+
+
 class PluginBuildError(STCError, OSError):
     """The native VapourSynth plugin could not be built or installed."""

@@ -190,11 +190,33 @@ def _device(device: str) -> str:
     import torch
 
     if not torch.cuda.is_available():
-        raise OptionError("device", f"is {device!r} but PyTorch sees no CUDA device here; use cpu")
+        build = (f"this PyTorch build is for CUDA {torch.version.cuda}: its NVIDIA driver must support that CUDA "
+                 f"version (see nvidia-smi), or install the PyTorch build for your driver from pytorch.org"
+                 if torch.version.cuda else "this PyTorch build has no CUDA support: install a CUDA build")
+        raise OptionError("device", f"is {device!r} but PyTorch sees no CUDA device here ({build}); or use cpu")
     if index and int(index) >= torch.cuda.device_count():
         raise OptionError("device", f"is {device!r} but there are only {torch.cuda.device_count()} CUDA devices "
                                     f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    _check_kernels_for(int(index or torch.cuda.current_device()), device)
     return device
+
+
+def _check_kernels_for(index: int, device: str) -> None:
+    """A GPU the PyTorch build has no kernels for passes ``is_available()`` and fails at its first
+    kernel with "no kernel image": refuse it here, saying what to install."""
+    import torch
+
+    major, minor = torch.cuda.get_device_capability(index)
+    built = torch.cuda.get_arch_list()
+    exact = f"sm_{major}{minor}" in built
+    # PTX for an older architecture of the same major JIT-compiles for this one.
+    compilable = any(arch.startswith("compute_") and int(arch[8:]) // 10 == major and int(arch[8:]) <= major * 10
+                     + minor for arch in built)
+    if built and not (exact or compilable):
+        raise OptionError("device", f"is {device!r}, a {torch.cuda.get_device_name(index)} (compute capability "
+                                    f"{major}.{minor}), but this PyTorch build (CUDA {torch.version.cuda}) has "
+                                    f"kernels for {', '.join(built)} only: install a PyTorch build that supports "
+                                    "this GPU (pytorch.org), or use cpu")
 
 
 def _check_window(window: int, overlap: int) -> None:

@@ -12,9 +12,12 @@ from ..options import from_arguments
 
 
 def render_on_cluster(args: argparse.Namespace) -> int:
-    if args.ray is None:
+    if args.ray is None and args.resume:
         raise OptionError("resume", "applies to cluster renders; add --ray (a local render keeps no parts)",
                           related=("ray",))
+    if args.ray is None:
+        raise OptionError("ray_threads", "applies to cluster renders; add --ray (a local render uses this "
+                                         "machine's cores)", related=("ray",))
     if importlib.util.find_spec("ray") is None:
         raise OptionError("ray", "needs Ray, which is not installed: pip install 'vs-stc[ray]'")
     from .driver import run_cluster_batch
@@ -25,7 +28,7 @@ def render_on_cluster(args: argparse.Namespace) -> int:
     options = dataclasses.replace(options, precision=args.precision or options.precision)
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_cluster_batch(args.inputs, args.output, options, encoder, address=args.ray or None,
-                                device=args.device, overwrite=args.overwrite, compare=args.compare,
+                                device=args.device, threads=args.ray_threads, overwrite=args.overwrite, compare=args.compare,
                                 compare_frame=args.compare_frame, quiet=args.quiet,
                                 allow_partial=args.allow_partial, resume=args.resume)
     print(summary(results))

@@ -92,6 +92,7 @@ def run_cluster_batch(
     *,
     address: str | None = None,
     device: str | None = None,
+    threads: int | None = None,
     overwrite: bool = False,
     compare: Path | None = None,
     compare_frame: int | None = None,
@@ -102,7 +103,8 @@ def run_cluster_batch(
     on_unit: Callable[[Unit, list], None] | None = None,
 ) -> list[Result]:
     """``run_batch`` on a Ray cluster: the same outputs and summary. ``device``: --device as given
-    (None: a GPU per worker where the cluster has GPUs). ``resume``: keep finished outputs and the
+    (None: a GPU per worker where the cluster has GPUs). ``threads``: PyTorch threads per CPU worker
+    (None: a local render's here, which makes every file identical to a local render). ``resume``: keep finished outputs and the
     parts of unfinished ones. ``on_unit(unit, actors)`` follows each stored unit."""
     from tqdm import tqdm
 
@@ -116,7 +118,7 @@ def run_cluster_batch(
     results += refused
     finished: dict[Job, Result] = {}
     with ray_runtime(address):
-        workers = size_workers(device)
+        workers = size_workers(device, threads)
         if options.precision == "fp16" and workers.device == "cpu":
             raise OptionError("precision", "fp16 runs on CUDA only and the Ray workers run on the CPU; use bf16 or "
                                            "fp32, or give them GPUs")

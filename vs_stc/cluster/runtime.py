@@ -1,6 +1,11 @@
 """Joining or starting the Ray runtime, and sizing the workers to what the cluster has: one actor
-per GPU (``num_gpus=1``) where there are GPUs and the model runs on CUDA, else actors of a few
-CPUs each, whose PyTorch threads match the CPUs they reserve so that no node is oversubscribed."""
+per GPU (``num_gpus=1``) where there are GPUs and the model runs on CUDA, else CPU actors whose
+PyTorch threads match the CPUs they reserve, so that no node is oversubscribed.
+
+A CPU actor runs as many PyTorch threads as a local render on the driver's machine does (unless
+told otherwise): CPU kernels may sum in another order at another thread count, so only then is a
+file rendered in chunks over the cluster bit-identical to a local render of it (on the same kind of
+CPU; see docs of the determinism contract in the README)."""
 
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
+from ..engine.device import intra_op_threads
 from ..errors import OptionError
 from ..options import RunOptions
 from .worker import Renderer
 
-MAX_THREADS = 4  # per CPU actor: beyond this the model gains little from more threads
 RESTARTS = 3  # a lost actor comes back this often; a unit lost with it is run again as often
 
 
@@ -59,9 +64,10 @@ class Workers:
     device: str
 
 
-def size_workers(requested_device: str | None) -> Workers:
+def size_workers(requested_device: str | None, threads: int | None = None) -> Workers:
     """How many actors, and what each reserves: ``requested_device`` is --device as given (None:
-    CUDA when the cluster has GPUs, else the CPU)."""
+    CUDA when the cluster has GPUs, else the CPU); ``threads``: PyTorch threads per CPU actor (None:
+    as many as a local render here uses)."""
     import ray
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
@@ -74,8 +80,15 @@ def size_workers(requested_device: str | None) -> Workers:
     cpus = [int(c) for c in nodes if c >= 1]
     if not cpus:
         raise OptionError("ray", "the Ray cluster has no CPUs to run workers on")
-    threads = max(1, min(MAX_THREADS, min(cpus) // 2))
-    return Workers(sum(c // threads for c in cpus), threads, 0, "cpu")
+    if threads is None:
+        threads = min(intra_op_threads(), max(cpus))
+    elif threads < 1:
+        raise OptionError("ray_threads", f"must be 1 or more, not {threads}")
+    count = sum(c // threads for c in cpus)
+    if not count:
+        raise OptionError("ray_threads", f"is {threads} but no node of the Ray cluster has that many CPUs (the "
+                                         f"largest has {max(cpus)}); give --ray-threads {max(cpus)} or fewer")
+    return Workers(count, threads, 0, "cpu")
 
 
 def start_workers(options: RunOptions, workers: Workers) -> list:

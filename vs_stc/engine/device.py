@@ -17,7 +17,8 @@ import os
 import queue
 import threading
 from concurrent.futures import Future
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 import torch
 
@@ -99,6 +100,23 @@ def worker_for(device: torch.device) -> DeviceWorker:
                 configure_threads()
             worker = _workers[device] = DeviceWorker(str(device))
         return worker
+
+
+@contextmanager
+def exact_float32(batch: torch.Tensor) -> Iterator[None]:
+    """Turns TF32 off while an fp32 ``batch`` runs on CUDA: cuDNN would otherwise run fp32
+    convolutions with 10-bit mantissas on Ampere and later, and code indices could differ from the
+    CPU's fp32. fp16 and bf16 runs, and the CPU, are left as they are. Only the device's worker
+    thread runs models, so the process-wide flags change only around that thread's fp32 windows."""
+    if batch.device.type != "cuda" or batch.dtype != torch.float32:
+        yield
+        return
+    cudnn, matmul = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = cudnn, matmul
 
 
 def cpu_has_native_bf16() -> bool:

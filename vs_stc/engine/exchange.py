@@ -2,25 +2,30 @@
 
 A frame is three planes (R, G, B), each a 2-D array of one sample type: numpy arrays in host
 memory (possibly strided views straight over the caller's buffers, e.g. VapourSynth planes) or
-CUDA arrays that speak DLPack (CuPy). Nothing is copied until the one conversion into the model's
-(1, 3, T, H, W) layout and dtype.
+CUDA arrays that speak DLPack (CuPy). Nothing is copied until the one conversion to float32, where
+samples are scaled to [0, 1] and resized to the model's size; the cast to the model's dtype comes
+last, so no half type ever holds a raw 16-bit sample.
 
-Uploads and the end of downloads run on the calling thread, in parallel with other windows; the
-model and the start of its download run on the device's worker (device.py). On CUDA, host frames
-are staged in pinned memory (PyTorch's caching host allocator reuses it once its copy is done) and
-uploaded on a dedicated stream, while the model computes on the worker's; the result is copied back
-on a third stream into pinned memory in the model's dtype, so the worker can start the next window
-while the previous one is still on its way down, and the caller converts it to float32.
+Uploads and the end of downloads run on the calling thread; the model and the start of its
+download run on the device's worker (device.py). On CUDA, host frames are staged in pinned memory
+(PyTorch's caching host allocator reuses it once its copy is done) and uploaded and converted on a
+dedicated stream, whose event the worker's stream waits for; the result is copied back on a third
+stream into pinned memory in the model's dtype, and the caller converts it to float32. Windows
+overlap on the device only when several threads ask for them (VapourSynth's random access): the
+pipe and batch renders ask for one window at a time, so there upload, model and download follow
+one another.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import torch
+
+from .resizing import resize_frames
 
 # Callers' planes are often read-only (VapourSynth input frames); we only ever read from them.
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
@@ -80,22 +85,54 @@ def window_shape(frames: Sequence[Frame]) -> tuple[int, int]:
     return shape
 
 
+class Uploaded(NamedTuple):
+    """A window on the model's device, (1, 3, T, R, R) in its dtype; ``ready``: the CUDA event that
+    marks its upload finished (None where the upload finished before ``upload`` returned)."""
+
+    batch: torch.Tensor
+    ready: Any = None
+
+
+def unit_range(frames: Sequence[Frame], fmt: SampleFormat, device: torch.device) -> torch.Tensor:
+    """Frames -> (1, 3, T, H, W) float32 in [0, 1] on ``device``. Every sample type converts to
+    float32 exactly and is scaled there: scaling in a half type first would turn 16-bit white
+    (65535) into infinity in fp16."""
+    h, w = window_shape(frames)
+    batch = torch.empty((1, 3, len(frames), h, w), dtype=torch.float32, device=device)
+    for t, frame in enumerate(frames):
+        for c, plane in enumerate(frame):
+            batch[0, c, t].copy_(plane_tensor(plane))
+    if fmt.is_integer:
+        batch.mul_(1.0 / fmt.peak)
+    return batch
+
+
+def host_frames(frames: Sequence[Frame], fmt: SampleFormat) -> torch.Tensor:
+    """Frames -> (3, T, H, W) float32 in [0, 1] in host memory."""
+    return unit_range(frames, fmt, torch.device("cpu"))[0]
+
+
 class HostExchange:
-    """CPU: planes are read in place and converted once into the model's layout and dtype."""
+    """CPU: planes are read in place, converted once to float32, resized to the model's size and
+    cast to its dtype last."""
 
     def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
         self.device, self.dtype = device, dtype
 
-    def upload(self, frames: Sequence[Frame], fmt: SampleFormat) -> torch.Tensor:
-        """Frames -> (1, 3, T, H, W) tensor in [0, 1] on the model's device and dtype."""
-        h, w = window_shape(frames)
-        batch = torch.empty((1, 3, len(frames), h, w), dtype=self.dtype, device=self.device)
-        for t, frame in enumerate(frames):
-            for c, plane in enumerate(frame):
-                batch[0, c, t].copy_(plane_tensor(plane))  # the one conversion (sample type -> dtype)
-        if fmt.is_integer:
-            batch.mul_(1.0 / fmt.peak)
-        return batch
+    def upload(self, frames: Sequence[Frame], fmt: SampleFormat, size: int | None = None) -> Uploaded:
+        """Frames -> the model's input: in [0, 1], resized to ``size`` x ``size`` when given
+        (resizing.py), on its device, in its dtype."""
+        return Uploaded(self._finished(unit_range(frames, fmt, self.device), size))
+
+    def _finished(self, batch: torch.Tensor, size: int | None) -> torch.Tensor:
+        """float32 (1, 3, T, H, W) in [0, 1] -> resized to ``size`` when given, in the model's dtype."""
+        if size is not None:
+            batch = resize_frames(batch, size)
+        return batch.to(self.dtype)
+
+    def wait(self, uploaded: Uploaded) -> torch.Tensor:
+        """The uploaded batch, safe to use on the calling thread's current stream (the worker's)."""
+        return uploaded.batch
 
     def start_download(self, clip: torch.Tensor) -> Any:
         """Starts bringing (3, T, H, W) ``clip`` back to the host (on the device's worker)."""
@@ -112,31 +149,44 @@ class HostExchange:
 
 class CudaExchange(HostExchange):
     """CUDA: host planes are staged in pinned memory and uploaded asynchronously on a dedicated
-    stream; device planes (CuPy) arrive through DLPack without a copy; results come back on another
-    stream. Safe to call from several threads at once."""
+    stream, where they are also converted and resized; device planes (CuPy) arrive through DLPack
+    without a copy; the worker's stream waits for the upload's event, whatever stream the caller
+    was on; results come back on another stream. Safe to call from several threads at once."""
 
     def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
         super().__init__(device, dtype)
         self.upload_stream = torch.cuda.Stream(device)
         self.download_stream = torch.cuda.Stream(device)
 
-    def upload(self, frames: Sequence[Frame], fmt: SampleFormat) -> torch.Tensor:
-        if not isinstance(frames[0][0], np.ndarray):
-            return super().upload(frames, fmt)  # already on the device: DLPack views, one conversion
+    def upload(self, frames: Sequence[Frame], fmt: SampleFormat, size: int | None = None) -> Uploaded:
+        staged = self._staged(frames) if isinstance(frames[0][0], np.ndarray) else None
+        with torch.cuda.stream(self.upload_stream):  # DLPack makes CuPy's stream wait for this one
+            if staged is None:
+                batch = unit_range(frames, fmt, self.device)
+            else:  # the allocator keeps the pinned block until its copy is done
+                batch = staged.to(self.device, non_blocking=True).unsqueeze(0).float()
+                if fmt.is_integer:
+                    batch.mul_(1.0 / fmt.peak)
+            batch = self._finished(batch, size)
+            ready = torch.cuda.Event()
+            ready.record(self.upload_stream)
+        return Uploaded(batch, ready)
+
+    @staticmethod
+    def _staged(frames: Sequence[Frame]) -> torch.Tensor:
+        """Host planes -> one pinned (3, T, H, W) block in their own sample type."""
         h, w = window_shape(frames)
-        sample_dtype = plane_tensor(frames[0][0]).dtype
-        staging = torch.empty((3, len(frames), h, w), dtype=sample_dtype, pin_memory=True)
+        staging = torch.empty((3, len(frames), h, w), dtype=plane_tensor(frames[0][0]).dtype, pin_memory=True)
         for t, frame in enumerate(frames):
             for c, plane in enumerate(frame):
                 staging[c, t].copy_(plane_tensor(plane))
-        with torch.cuda.stream(self.upload_stream):
-            on_device = staging.to(self.device, non_blocking=True)  # the allocator keeps staging until done
-            batch = on_device.to(self.dtype).unsqueeze(0)
-            if fmt.is_integer:
-                batch.mul_(1.0 / fmt.peak)
-        torch.cuda.current_stream(self.device).wait_stream(self.upload_stream)
-        batch.record_stream(torch.cuda.current_stream(self.device))
-        return batch
+        return staging
+
+    def wait(self, uploaded: Uploaded) -> torch.Tensor:
+        stream = torch.cuda.current_stream(self.device)
+        stream.wait_event(uploaded.ready)
+        uploaded.batch.record_stream(stream)
+        return uploaded.batch
 
     def start_download(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event]:
         result = torch.empty(tuple(clip.shape), dtype=clip.dtype, pin_memory=True)
@@ -144,7 +194,7 @@ class CudaExchange(HostExchange):
         with torch.cuda.stream(self.download_stream):
             result.copy_(clip, non_blocking=True)
             clip.record_stream(self.download_stream)
-            done = torch.cuda.Event()
+            done = torch.cuda.Event(blocking=True)  # the waiting caller sleeps instead of spinning a core
             done.record(self.download_stream)
         return result, done
 

@@ -18,16 +18,28 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 
+from ..errors import PrecisionError
 from ..models import STCNet
 from .cache import WindowCache
 from .detail import keep_input_colours, keep_input_detail
-from .device import worker_for
-from .exchange import Frame, HostExchange, SampleFormat, exchange_for, frame_shape
+from .device import exact_float32, worker_for
+from .exchange import Frame, SampleFormat, Uploaded, exchange_for, frame_shape, host_frames
 from .levels import anchor_levels
 from .planning import Contribution, IsCut, Plan, Window, plan, plan_around, shot_window_starts, validate
 from .resizing import check_size, resize_frames
 
 ReadFrames = Callable[[Sequence[int]], Sequence[Frame]]
+
+
+def check_finite(output: torch.Tensor, first: int | None, frames: int, dtype: torch.dtype) -> None:
+    """Refuses a window whose output holds NaN or infinity (the model marks its whole output NaN
+    when its latent overflowed): such a frame is garbage, never to be handed on silently."""
+    if bool(torch.isfinite(output).all()):
+        return
+    where = f"frames {first}-{first + frames - 1}" if first is not None else f"a window of {frames} frames"
+    precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+    fix = "use precision fp32 or bf16" if dtype == torch.float16 else "check the input and the model file"
+    raise PrecisionError(f"the model's output for {where} is not finite (NaN or infinity) in {precision}: {fix}")
 
 
 @dataclass(frozen=True)
@@ -75,17 +87,21 @@ class WindowRunner:
         check_size(h, w, self.resolution, self.options.resize)
         return h, w
 
-    def run(self, frames: Sequence[Frame]) -> torch.Tensor:
+    def run(self, frames: Sequence[Frame], first: int | None = None) -> torch.Tensor:
         """Window frames -> restored (3, T, R, R) float32 on the host, at the model's resolution.
         The model runs on the device's worker; reading, converting and resizing the frames, and
-        bringing the result back, on the calling thread."""
+        bringing the result back, on the calling thread. ``first``: the clip's index of the
+        window's first frame, for the error a non-finite output raises."""
         self.check_frame(frames[0])
-        batch = resize_frames(self.exchange.upload(frames, self.fmt), self.resolution)
-        output = self.exchange.finish_download(self.device.run(self._forward, batch))
-        return anchor_levels(output, batch[0]) if self.options.keep_detail else output
+        uploaded = self.exchange.upload(frames, self.fmt, self.resolution)
+        output = self.exchange.finish_download(self.device.run(self._forward, uploaded))
+        check_finite(output, first, len(frames), self.exchange.dtype)
+        return anchor_levels(output, uploaded.batch[0]) if self.options.keep_detail else output
 
-    def _forward(self, batch: torch.Tensor) -> object:
-        return self.exchange.start_download(self.model(batch)[0])
+    def _forward(self, uploaded: Uploaded) -> object:
+        batch = self.exchange.wait(uploaded)
+        with exact_float32(batch):
+            return self.exchange.start_download(self.model(batch)[0])
 
     def finish(self, contributions: Sequence[Contribution], outputs: Sequence[torch.Tensor], size: int,
                original: Frame | None = None) -> torch.Tensor:
@@ -100,7 +116,7 @@ class WindowRunner:
             return frame
         if original is None:
             raise ValueError("keep detail / keep colours need the input frame")
-        source = HostExchange(torch.device("cpu"), torch.float32).upload([original], self.fmt)[0, :, 0]
+        source = host_frames([original], self.fmt)[:, 0]
         if self.options.keep_detail:
             return keep_input_detail(frame, source)
         return keep_input_colours(frame, source, self.resolution)
@@ -144,7 +160,8 @@ class RandomAccessRestorer:
         read = read or self.read
         if read is None:
             raise ValueError("no frame reader: give one to RandomAccessRestorer or to this call")
-        return self.cache.get((window.start, window.end), lambda: self.runner.run(read(window.frames)))
+        return self.cache.get((window.start, window.end),
+                              lambda: self.runner.run(read(window.frames), window.start))
 
     def frame(self, n: int, read: ReadFrames | None = None, is_cut: IsCut | None = None) -> torch.Tensor:
         """Output frame ``n`` as (3, H, W) float32 in [0, 1] at the input size."""
@@ -217,7 +234,7 @@ class _ShotStream:
         yield from self._emit_until(length, self._plan(length))
 
     def _run(self, start: int, frames: list[Frame] | None = None) -> None:
-        self.outputs[start] = self.runner.run(frames if frames is not None else list(self.inputs))
+        self.outputs[start] = self.runner.run(frames if frames is not None else list(self.inputs), self.first + start)
         self.latest = start
 
     def _plan(self, length: int) -> Plan:

@@ -58,7 +58,7 @@ def restore_track(runner: WindowRunner, track: FaceTrack, frame: Callable[[int],
         windows = [plan.windows[c.window] for c in contributions]
         for window in windows:
             if window.start not in outputs:
-                outputs[window.start] = runner.run([planes(i) for i in window.frames])
+                outputs[window.start] = runner.run([planes(i) for i in window.frames], window.start)
         original = planes(n) if options.uses_input_frames else None
         blended = runner.finish(contributions, [outputs[w.start] for w in windows], runner.resolution, original)
         restored[n] = blended.permute(1, 2, 0).numpy()

@@ -56,7 +56,7 @@ class _BlockStack(nn.Module):
             return self._run(self.blocks, x)
         start, stop = self.full_resolution.start, self.full_resolution.stop
         x = self._run(self.blocks[:start], x)
-        with temporal_chunks.heap_kept_small():
+        with temporal_chunks.heap_kept_small(x.device):
             x = temporal_chunks.run_blocks(self.blocks[start:stop], x, self.temporal_chunk)
         return self._run(self.blocks[stop:], x)
 

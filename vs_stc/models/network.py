@@ -92,9 +92,13 @@ class STCNet(nn.Module):
 
     @torch.inference_mode()
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        """The restoration itself; argmax makes it non-differentiable, so it never records autograd."""
-        _, indices = self.encode_indices(clip)
-        return self.decode_indices(indices)
+        """The restoration itself; argmax makes it non-differentiable, so it never records autograd.
+        A latent that overflowed (NaN or infinity, as fp16 can) would collapse every code to one
+        index and decode to plausible garbage, so the output is then all NaN instead: one check of
+        the output finds it, with no device synchronisation here."""
+        latent, indices = self.encode_indices(clip)
+        restored = self.decode_indices(indices)
+        return torch.where(torch.isfinite(latent).all(), restored, torch.nan)
 
 
 def _tokens(z: torch.Tensor) -> torch.Tensor:

@@ -36,15 +36,16 @@ GLIBC_MAX_THRESHOLD = 32 << 20  # where glibc's adaptive threshold settles; heap
 
 
 @contextmanager
-def heap_kept_small() -> Iterator[None]:
+def heap_kept_small(device: torch.device) -> Iterator[None]:
     """Keeps freed memory from piling up in the heap while the chunked blocks run.
 
     glibc serves allocations below an adaptive threshold (which climbs to 32 MiB as blocks of up to
     that size are freed) from its heap and keeps them once freed: at T=24, 512 x 512 that free heap
     reached 0.8-0.95 GiB of a 3.1-3.2 GiB peak, trimming between blocks or not. Here blocks of
     1 MiB and more are mapped on their own instead; afterwards the threshold is fixed where the
-    adaptive one settles and the free heap is handed back. No-op without glibc."""
-    if _LIBC is None:
+    adaptive one settles and the free heap is handed back. No-op without glibc, and for tensors on
+    another ``device`` than the CPU (their memory is not glibc's)."""
+    if _LIBC is None or device.type != "cpu":
         yield
         return
     _LIBC.mallopt(M_MMAP_THRESHOLD, SMALL_BLOCK)
@@ -77,9 +78,29 @@ def group_norm_affine(norm: nn.GroupNorm, x: torch.Tensor, swish: bool) -> Affin
     Computed as GroupNorm's CPU kernel does, so its output is bit-identical to ``norm(x)``: the
     statistics come from that kernel, run one group at a time (a group's moments do not depend on
     the others; only a group-sized output is made and dropped), and scale * x + shift is a fused
-    multiply-add both there and in ``torch.addcmul``, so the shift is rounded once too."""
+    multiply-add both there and in ``torch.addcmul``, so the shift is rounded once too. Elsewhere
+    (CUDA) the statistics come from one call over all groups: a loop of small reductions would
+    leave the GPU idle."""
     b, c = x.shape[:2]
     per_group = c // norm.num_groups
+    mean, rstd = (_moments_by_group if x.device.type == "cpu" else _moments)(x, norm.num_groups, norm.eps)
+    mean = mean.repeat_interleave(per_group, dim=1).double()
+    scale = rstd.repeat_interleave(per_group, dim=1) * norm.weight.float()
+    shift = (norm.bias.double() - scale.double() * mean).float()  # exact product: one rounding
+    return Affine(scale.view(b, c, 1, 1, 1), shift.view(b, c, 1, 1, 1), swish)
+
+
+def _moments(x: torch.Tensor, groups: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, rstd), each (b, groups) float32, from GroupNorm's own kernel over all groups at once."""
+    b, c = x.shape[:2]
+    _, mean, rstd = torch.ops.aten.native_group_norm(x, None, None, b, c, x[0, 0].numel(), groups, eps)
+    return mean.float(), rstd.float()
+
+
+def _moments_by_group(x: torch.Tensor, groups: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``_moments`` one group at a time: only a group-sized output is made (and dropped)."""
+    b, c = x.shape[:2]
+    per_group = c // groups
     means, rstds = [], []
     scratch: torch.Tensor | None = None  # the group's normalised output, dropped: one buffer for all groups
     for first in range(0, c, per_group):
@@ -87,14 +108,11 @@ def group_norm_affine(norm: nn.GroupNorm, x: torch.Tensor, swish: bool) -> Affin
         group = group if group.element_size() >= 4 else group.float()
         scratch = torch.empty_like(group, memory_format=torch.contiguous_format) if scratch is None else scratch
         mean, rstd = group.new_empty(b, 1), group.new_empty(b, 1)
-        torch.ops.aten.native_group_norm.out(group, None, None, b, per_group, group[0, 0].numel(), 1, norm.eps,
+        torch.ops.aten.native_group_norm.out(group, None, None, b, per_group, group[0, 0].numel(), 1, eps,
                                              out0=scratch, out1=mean, out2=rstd)
         means.append(mean)
         rstds.append(rstd)
-    mean = torch.cat(means, dim=1).repeat_interleave(per_group, dim=1).double()
-    scale = torch.cat(rstds, dim=1).repeat_interleave(per_group, dim=1) * norm.weight.float()
-    shift = (norm.bias.double() - scale.double() * mean).float()  # exact product: one rounding
-    return Affine(scale.view(b, c, 1, 1, 1), shift.view(b, c, 1, 1, 1), swish)
+    return torch.cat(means, dim=1), torch.cat(rstds, dim=1)
 
 
 def window(x: torch.Tensor, start: int, stop: int, activation: Affine | None, halo: int = 1) -> torch.Tensor:
