@@ -6,16 +6,17 @@
 
 The network is the released ``bfvr`` architecture with deterministic weights (same cost as the
 released checkpoint; ``--small``: a tiny config at 64 x 64, window 4). Input: ``--frames`` random
-8-bit RGB frames of ``--size`` pixels (host numpy planes, as VapourSynth and the pipe hand them over).
+RGB frames of ``--size`` pixels, 8 or 16 bits (``--bits``; host numpy planes, as VapourSynth and the pipe
+hand them over).
 
 Printed:
 - the time split of one window, each stage timed alone (CUDA synchronised after it): upload (host
-  planes -> model dtype on the device, via pinned memory), model, download (back to float32 on the
-  host), crossfade (blending each output frame from its windows and scaling it to the input size),
+  planes -> model dtype on the device, via pinned memory), model (on the device alone), download
+  (back to float32 on the host), crossfade (blending each output frame from its windows and scaling it to the input size),
   encode (to 8-bit planes, what every surface hands on);
 - end-to-end frames per second of the streaming engine (``stream``: the pipe and batch renders)
   and of random access from 2 threads (VapourSynth), where one thread's upload and crossfade
-  overlap the other's model run on the device's worker.
+  overlap the other's model run on the device's worker (the stream runs one window at a time).
 The paper's A100 figure is about 3 s per 24-frame window at 512 x 512 (8 frames per second).
 """
 
@@ -39,7 +40,6 @@ from vs_stc.models.deterministic import deterministic_network
 SMALL = STCConfig(base_channels=8, channel_multipliers=(1, 2, 2, 4), latent_channels=16, codebook_size=32,
                   resolution=64, norm_groups=4, temporal_norm_groups=4, transformer_layers=2,
                   transformer_heads=2, transformer_ffn=32)
-UINT8 = SampleFormat.of(np.uint8)
 
 
 def check_device(name: str) -> torch.device:
@@ -56,9 +56,10 @@ def synchronised(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def random_frames(count: int, size: int) -> list[list[np.ndarray]]:
+def random_frames(count: int, size: int, fmt: SampleFormat) -> list[list[np.ndarray]]:
     rng = np.random.default_rng(0)
-    return [[rng.integers(0, 256, (size, size), dtype=np.uint8) for _ in range(3)] for _ in range(count)]
+    return [[rng.integers(0, int(fmt.peak) + 1, (size, size), dtype=fmt.dtype) for _ in range(3)]
+            for _ in range(count)]
 
 
 def split(runner: WindowRunner, frames: list, device: torch.device, repeats: int) -> dict[str, float]:
@@ -68,16 +69,16 @@ def split(runner: WindowRunner, frames: list, device: torch.device, repeats: int
     totals = dict.fromkeys(("upload", "model", "download", "crossfade", "encode"), 0.0)
     for repeat in range(repeats + 1):
         start = synchronised(device)
-        batch = runner.exchange.upload(frames[:window], UINT8, runner.resolution)
+        batch = runner.exchange.upload(frames[:window], runner.fmt, runner.resolution)
         uploaded = synchronised(device)
-        pending = runner.device.run(runner._forward, batch)
+        restored = runner.device.run(lambda b: runner.model(runner.exchange.wait(b))[0], batch)
         modelled = synchronised(device)
-        output = runner.exchange.finish_download(pending)
+        output = runner.exchange.download(restored)
         downloaded = time.perf_counter()
         finished = [runner.finish(local.contributions(t), [output], size) for t in range(window)]
         crossfaded = time.perf_counter()
         for frame in finished:
-            tensor_to_planes(frame, UINT8)
+            tensor_to_planes(frame, runner.fmt)
         encoded = time.perf_counter()
         if repeat:
             for stage, seconds in zip(totals, (uploaded - start, modelled - uploaded, downloaded - modelled,
@@ -90,13 +91,13 @@ def end_to_end(runner: WindowRunner, frames: list) -> tuple[float, float]:
     """Frames per second of the streaming engine and of random access from 2 threads."""
     start = time.perf_counter()
     for frame in stream(runner, frames):
-        tensor_to_planes(frame, UINT8)
+        tensor_to_planes(frame, runner.fmt)
     streamed = len(frames) / (time.perf_counter() - start)
     size = frames[0][0].shape[0]
     restorer = RandomAccessRestorer(runner, len(frames), (size, size), lambda ix: [frames[i] for i in ix])
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda n: tensor_to_planes(restorer.frame(n), UINT8), range(len(frames))))
+        list(pool.map(lambda n: tensor_to_planes(restorer.frame(n), runner.fmt), range(len(frames))))
     threaded = len(frames) / (time.perf_counter() - start)
     return streamed, threaded
 
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, help="input frame side; default: the network's resolution")
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--repeats", type=int, default=2, help="windows timed for the split")
+    parser.add_argument("--bits", type=int, default=8, choices=(8, 16), help="input samples: 8 or 16 bits")
     arguments = parser.parse_args()
 
     device = check_device(arguments.device)
@@ -121,8 +123,9 @@ def main() -> None:
     overlap = arguments.overlap if arguments.overlap is not None else (2 if arguments.small else 8)
     size = arguments.size or config.resolution
     network = deterministic_network(config).to(device=device, dtype=dtype)
-    runner = WindowRunner(network, UINT8, EngineOptions(window=window, overlap=overlap, resize=True))
-    frames = random_frames(max(arguments.frames, window), size)
+    fmt = SampleFormat.of(np.uint8) if arguments.bits == 8 else SampleFormat.of(np.uint16, 16)
+    runner = WindowRunner(network, fmt, EngineOptions(window=window, overlap=overlap, resize=True))
+    frames = random_frames(max(arguments.frames, window), size, fmt)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
 
     stages = split(runner, frames, device, arguments.repeats)

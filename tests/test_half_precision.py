@@ -4,6 +4,9 @@ and bf16 stay close to fp32, and an output that overflows is an error naming the
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -17,7 +20,7 @@ from vs_stc.models import temporal_chunks
 from vs_stc.models.deterministic import deterministic_network
 from vs_stc.training.portraits import held_out_clip
 
-from conftest import TINY
+from conftest import REPO, TINY
 
 SAMPLE_FORMATS = [(np.uint8, None), (np.uint16, 10), (np.uint16, 16), (np.float16, None), (np.float32, None)]
 HALF_TYPES = [torch.float16, torch.bfloat16]
@@ -107,3 +110,11 @@ def test_group_moments_in_one_call_equal_those_group_by_group(dtype):
     for a, b in zip(one, by_group):
         assert a.dtype == b.dtype == torch.float32
         torch.testing.assert_close(a, b, **tolerance)
+
+
+def test_the_gpu_smoke_command_passes_on_the_cpu():
+    """benchmarks/gpu_smoke.py is what a person with a card runs first; here it runs its CPU form."""
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_smoke.py"), "--quick"],
+                            capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout and result.stdout.count("PASS") >= 17

@@ -5,7 +5,7 @@ PyTorch threads match the CPUs they reserve, so that no node is oversubscribed.
 A CPU actor runs as many PyTorch threads as a local render on the driver's machine does (unless
 told otherwise): CPU kernels may sum in another order at another thread count, so only then is a
 file rendered in chunks over the cluster bit-identical to a local render of it (on the same kind of
-CPU; see docs of the determinism contract in the README)."""
+CPU; see "Determinism" in the README)."""
 
 from __future__ import annotations
 
