@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from measure import measured
+from vs_stc.colour import rgb_pictures
 from vs_stc.engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner, stream
 from vs_stc.engine.exchange import exchange_for
 from vs_stc.engine.memory import window_bytes
@@ -133,13 +134,11 @@ def face_mode(report: Report, device: torch.device, precision: str) -> None:
     from face_clips import face_clip
 
     clip = face_clip().frames[:12]
-    fmt = SampleFormat.of(np.uint8)
     rendered = {}
     for where, how in (("cpu", "fp32"), (str(device), precision)):
         restore = load_restorer(resolve("restore", model="tiny-bfvr", device=where, precision=how, window=4,
                                         overlap=2))
-        frames = [[frame[..., c] for c in range(3)] for frame in clip]
-        rendered[where, how] = np.stack([result.rgb for result in restore(frames, fmt)])
+        rendered[where, how] = np.stack([result.rgb for result in restore(rgb_pictures(clip))])
         counts = restore.counts
     agreement = psnr(rendered["cpu", "fp32"], rendered[str(device), precision])
     report.check(f"face mode on {device} ({precision}) against CPU fp32", counts.faces > 0 and agreement >= 40,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vs_stc.engine import SampleFormat
+from vs_stc.colour import rgb_pictures
 from vs_stc.faces import Face, detect_frames, load_detector
 from vs_stc.options import resolve
 from vs_stc.restorer import load_restorer
@@ -81,9 +81,8 @@ def main() -> None:
 
     options = resolve("restore", model=args.model, faces="auto")
     restorer = load_restorer(options)
-    fmt = SampleFormat.of(np.uint8)
     start = time.perf_counter()
-    frames = list(restorer(([frame[..., c] for c in range(3)] for frame in compressed), fmt))
+    frames = list(restorer(rgb_pictures(compressed)))
     seconds = time.perf_counter() - start
     output = np.stack([frame.rgb for frame in frames])
     changed = np.stack([frame.changed if frame.changed is not None else np.zeros(output.shape[1:3], bool)

@@ -21,6 +21,7 @@ import time
 import av
 
 from vs_stc.av_frames import check_pix_fmt
+from vs_stc.colour import MATRICES, RANGES, YUVRule
 from vs_stc.errors import EXIT_USAGE, InputError, OptionError, STCError
 from vs_stc.options import CommandLineParser, add_arguments, flag_spelling, from_arguments
 from vs_stc.restorer import load_restorer
@@ -42,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     stream_group.add_argument("--pix-fmt", help="raw input: pixel format, e.g. rgb24, yuv420p")
     stream_group.add_argument("--rate", help="raw input: frame rate, e.g. 25 or 30000/1001")
     stream_group.add_argument("--output-pix-fmt", help="output pixel format (default: the input's)")
+    stream_group.add_argument("--matrix", choices=sorted(MATRICES),
+                              help="YUV matrix of the input (containers such as NUT carry none; default: BT.709 above 1024 x "
+                                   "576, BT.601 below)")
+    stream_group.add_argument("--range", choices=RANGES, help="YUV range of the input (default: limited)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
@@ -129,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with source, av.open(sys.stdout.buffer, mode="w", format=container_format) as sink:
             outcome = transcode(source, sink, restore, VideoEncoding(pix_fmt=args.output_pix_fmt),
-                                on_frame=progress, should_stop=stop.is_set)
+                                on_frame=progress, should_stop=stop.is_set,
+                                rule=YUVRule.given(args.matrix, args.range))
     except (OSError, av.FFmpegError) as error:
         if broken_pipe(error):
             return downstream_closed()

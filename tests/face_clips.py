@@ -145,20 +145,41 @@ def face_clip() -> FaceClip:
         shot = sum(n >= c for c in CUTS)
         drift = 0.03 * n  # the background moves a little, as a camera would
         back = np.roll(shots[shot], int(round(drift * 10)), axis=1)
-        canvas = back.copy()
-        faces = []
-        for name, centre, scale, degrees in _script(n):
-            matrix = placement(name, centre, scale, degrees)
-            image = portrait(name).astype(np.float32)
-            sprite = cv2.warpAffine(image, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_CUBIC)
-            alpha = cv2.warpAffine(matte(name), matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR)[..., None]
-            canvas = canvas * (1 - alpha) + sprite * alpha
-            points = PORTRAITS[name][0] @ matrix[:, :2].T + matrix[:, 2]
-            faces.append(TrueFace(name, points, scale))
-        frames.append(np.clip(np.rint(canvas), 0, 255).astype(np.uint8))
+        frame, faces = composed(back, _script(n))
+        frames.append(frame)
         backs.append(np.clip(np.rint(back), 0, 255).astype(np.uint8))
-        truth.append(tuple(faces))
+        truth.append(faces)
     return FaceClip(np.stack(frames), CUTS, tuple(truth), np.stack(backs))
+
+
+def composed(back: np.ndarray, script: list[tuple[str, tuple[float, float], float, float]]
+             ) -> tuple[np.ndarray, tuple[TrueFace, ...]]:
+    """``back`` with the faces of ``script`` ((portrait, centre, scale, degrees) each) matted in."""
+    canvas = back.copy()
+    faces = []
+    for name, centre, scale, degrees in script:
+        matrix = placement(name, centre, scale, degrees)
+        image = portrait(name).astype(np.float32)
+        sprite = cv2.warpAffine(image, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_CUBIC)
+        alpha = cv2.warpAffine(matte(name), matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR)[..., None]
+        canvas = canvas * (1 - alpha) + sprite * alpha
+        points = PORTRAITS[name][0] @ matrix[:, :2].T + matrix[:, 2]
+        faces.append(TrueFace(name, points, scale))
+    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8), tuple(faces)
+
+
+@cache
+def two_shots(length: int = 24, cut: int = 12) -> np.ndarray:
+    """(T, H, W, 3) uint8: the astronaut, then (a hard cut at ``cut``) Grace Hopper, each at the same
+    place of the frame over a background of its own shot, both drifting slowly."""
+    shots = [background(4, (0.6, 0.6, 0.7)), background(5, (0.7, 0.65, 0.55))]
+    frames = []
+    for n in range(length):
+        shot = int(n >= cut)
+        back = np.roll(shots[shot], n, axis=1)
+        name, scale = ("astronaut", 1.4) if shot == 0 else ("hopper", 0.7)
+        frames.append(composed(back, [(name, (240 + n, 140), scale, 3.0 * np.sin(n / 4))])[0])
+    return np.stack(frames)
 
 
 def moving_landmarks(length: int = 120, noise: float = 1.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from face_clips import face_clip
-from vs_stc.engine import SampleFormat
+from vs_stc.colour import rgb_pictures
 from vs_stc.faces import load_detector
 from vs_stc.faces.stream import FaceStreamRestorer
 from vs_stc.loading import load_model
@@ -29,8 +29,7 @@ def restorer():
 
 
 def render(restorer: FaceStreamRestorer, first: int = 0, stop: int = len(CLIP), wanted: range | None = None):
-    planes = ([frame[..., c] for c in range(3)] for frame in CLIP[first:stop])
-    return [frame.rgb for frame in restorer(planes, SampleFormat.of(np.uint8), first, wanted)]
+    return [frame.rgb for frame in restorer(rgb_pictures(CLIP[first:stop]), first=first, wanted=wanted)]
 
 
 def test_blocks_and_chunks_give_the_frames_of_one_pass(restorer):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vs_stc.engine import SampleFormat
+from vs_stc.colour import rgb_pictures
 from vs_stc.faces import analyse_detections, detect_frames, load_detector
 from vs_stc.options import resolve
 from vs_stc.restorer import load_restorer
@@ -68,7 +68,7 @@ def test_face_mode_on_compressed_clip(carphone, detector, length):
     """The first ``length`` frames (40: one block of face mode, about 10 s; all 120: about 70 s)."""
     pristine, compressed = (clip[:length] for clip in carphone)
     restorer = load_restorer(resolve("restore", model="tiny-bfvr", faces="auto"))
-    frames = list(restorer(([frame[..., c] for c in range(3)] for frame in compressed), SampleFormat.of(np.uint8)))
+    frames = list(restorer(rgb_pictures(compressed)))
     assert len(frames) == length
     output = np.stack([f.rgb for f in frames])
     assert output.shape == compressed.shape and output.dtype == np.uint8

@@ -180,49 +180,28 @@ def test_keep_detail_keeps_the_input_detail(bundled_deflicker):
     assert kept_match > 0.99 and kept_match > plain_match
 
 
-@pytest.mark.parametrize("full_range", [False, True])
-def test_yuv_goes_to_rgb_and_back_with_its_own_matrix_and_range(full_range):
-    from vs_stc.vapoursynth_plugin.node import from_rgb, to_rgb
-
-    sys.path.insert(0, str(TESTS))
-    from vs_test_clips import moving_rgb
-
-    core = vs.core
-    yuv = core.resize.Bicubic(moving_rgb(core, 32, 3), format=vs.YUV444P16, matrix_s="170m",
-                              range_s="full" if full_range else "limited")
-    back = from_rgb(to_rgb(yuv), yuv)
-    for a, b in zip(back.frames(), yuv.frames()):
-        for p in range(3):
-            assert np.abs(np.asarray(a[p]).astype(int) - np.asarray(b[p]).astype(int)).max() <= 2
-        assert a.props["_Range"] == b.props["_Range"] and a.props["_Matrix"] == b.props["_Matrix"] == 6
-
-
-def test_every_yuv_frame_converts_with_its_own_matrix_and_range():
-    from vs_stc.vapoursynth_plugin.node import from_rgb, to_rgb
+def test_every_yuv_frame_is_read_with_its_own_matrix_and_range():
+    """The colour rule per frame: its _Matrix and _Range, and for an untagged 32 x 32 frame BT.601;
+    the RGB face mode and aligned mode read equals zimg's conversion with that matrix and range."""
+    from vs_stc.vapoursynth_plugin.node import picture_of
 
     sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving_rgb
 
     core = vs.core
     rgb = moving_rgb(core, 32, 6)
-    parts = [core.resize.Bicubic(rgb[0:2], format=vs.YUV420P8, matrix_s="709"),
-             core.resize.Bicubic(rgb[2:4], format=vs.YUV420P8, matrix_s="170m", range_s="full"),
-             core.std.SetFrameProps(core.resize.Bicubic(rgb[4:6], format=vs.YUV420P8, matrix_s="709"), _Matrix=2)]
-    yuv = parts[0] + parts[1] + parts[2]
-    as_rgb = to_rgb(yuv)
-    expected = [core.resize.Bicubic(parts[0], format=vs.RGBS, matrix_in=1),
-                core.resize.Bicubic(parts[1], format=vs.RGBS, matrix_in=6, range_in_s="full"),
-                core.resize.Bicubic(parts[2], format=vs.RGBS, matrix_in=1)]
-    for n in range(6):
-        want = expected[n // 2].get_frame(n % 2)
-        assert all(np.array_equal(np.asarray(as_rgb.get_frame(n)[p]), np.asarray(want[p])) for p in range(3)), n
-    back = from_rgb(as_rgb, yuv)
-    for n, (a, b) in enumerate(zip(back.frames(), yuv.frames())):
-        for p in range(3):
-            assert np.abs(np.asarray(a[p]).astype(int) - np.asarray(b[p]).astype(int)).max() <= 3, n
-        assert a.props["_Range"] == b.props["_Range"], n
-        assert a.props["_Matrix"] == (1 if n >= 4 else b.props["_Matrix"]), n
-        assert ("STCAssumedMatrix" in a.props) == (n >= 4), n
+    parts = [core.resize.Bicubic(rgb[0:2], format=vs.YUV444P16, matrix_s="709"),
+             core.resize.Bicubic(rgb[2:4], format=vs.YUV444P16, matrix_s="170m", range_s="full"),
+             core.std.SetFrameProps(core.resize.Bicubic(rgb[4:6], format=vs.YUV444P16, matrix_s="170m"), _Matrix=2)]
+    expected = [(1, False, False), (6, True, False), (6, False, True)]  # matrix, full range, assumed
+    for n, frame in enumerate((parts[0] + parts[1] + parts[2]).frames()):
+        matrix, full, assumed = expected[n // 2]
+        layout = picture_of(frame).layout
+        assert (layout.matrix, layout.full_range, layout.assumed_matrix) == (matrix, full, assumed), n
+        zimg = core.resize.Point(parts[n // 2][n % 2], format=vs.RGBS, matrix_in=matrix,
+                                 range_in_s="full" if full else "limited").get_frame(0)
+        want = np.stack([np.asarray(zimg[p]) for p in range(3)], axis=-1).clip(0, 1)
+        assert np.abs(picture_of(frame).rgb() - want).max() < 1e-4, n
 
 
 def test_building_on_a_long_clip_asks_for_no_frame_and_a_frame_only_for_its_neighbours(tiny_model):
@@ -237,8 +216,9 @@ def test_building_on_a_long_clip_asks_for_no_frame_and_a_frame_only_for_its_neig
     assert requested == []
     clip = core.stc.Restore(source, model=tiny_model, faces="aligned", window=6, overlap=2)
     frame = clip.get_frame(5_000)
-    assert frame.props["STCAssumedMatrix"] == 1 and frame.props["_Matrix"] == 1
-    assert set(requested) <= set(range(5_000 - 10, 5_000 + 6 + 1))  # 2 * window - overlap back, window ahead
+    assert frame.props["STCAssumedMatrix"] == 1 and frame.props["_Matrix"] == 6  # untagged, below HD: BT.601
+    # 2 * window - overlap back and window ahead, and the cut detector's two more back and one more ahead
+    assert set(requested) <= set(range(5_000 - 12, 5_000 + 7 + 1))
 
 
 @pytest.mark.parametrize("prop", ["_SceneChangePrev", "_SceneChangeNext"])

@@ -1,21 +1,27 @@
-"""Converting between PyAV video frames and the engine's RGB planes.
-
-Frames are converted to packed RGB at their own depth (8 bits -> rgb24, deeper -> rgb48le) and
-back; a frame with an alpha plane travels as RGBA so its alpha comes back untouched."""
+"""Converting between PyAV video frames and the frames the restorers take and give: ``Picture``s in
+the frame's own format (planar YUV, gray, or packed RGB at the frame's depth), read and written by
+the colour rule (colour.py), so that the pipe, batch renders and Ray write what VapourSynth writes."""
 
 from __future__ import annotations
 
 import av
 import numpy as np
-import torch
+from av.video.reformatter import ColorRange, Colorspace
 
-from .engine import SampleFormat, tensor_to_planes
+from .colour import Layout, Picture, Restored, YUVRule
+from .cuts import rgb_luma, thumbnail
+from .engine import SampleFormat
 from .errors import OptionError
-from .faces.stream import FaceFrame
+
+# H.273 matrix codes -> swscale's (which has one entry for BT.601, 470BG and SMPTE 170M alike).
+SWSCALE_MATRICES = {1: Colorspace.ITU709, 4: Colorspace.FCC, 5: Colorspace.ITU601, 6: Colorspace.ITU601,
+                    7: Colorspace.SMPTE240M, 9: Colorspace.BT2020, 10: Colorspace.BT2020}
+PACKED_RGB = ("rgb24", "rgba", "rgb48le", "rgba64le")
 
 
 def working_format(pix_fmt: av.VideoFormat) -> str:
-    """The packed RGB(A) format frames are restored in: no precision or alpha is thrown away."""
+    """The packed RGB(A) format a frame without planes of its own is read in: no precision or alpha
+    is thrown away."""
     deepest = max((c.bits for c in pix_fmt.components), default=8)
     alpha = any(c.is_alpha for c in pix_fmt.components)
     if deepest <= 8:
@@ -27,74 +33,103 @@ def sample_format(working: str) -> SampleFormat:
     return SampleFormat.of(np.uint8) if working in ("rgb24", "rgba") else SampleFormat.of(np.uint16, 16)
 
 
-def to_planes(frame: av.VideoFrame, working: str) -> list[np.ndarray]:
-    """A decoded frame as three strided views (R, G, B) of one packed array."""
+def yuv_description(fmt: av.VideoFormat, frame: av.VideoFrame, rule: YUVRule) -> dict[str, int]:
+    """swscale's arguments for reading or writing YUV samples of ``fmt`` by the colour rule, from
+    the tags and size of ``frame``; nothing for RGB, gray and palette formats."""
+    if fmt.is_rgb or fmt.has_palette or len(fmt.components) < 3:
+        return {}
+    matrix, _ = rule.matrix_for(frame.colorspace, frame.width, frame.height)
+    full = rule.full_range_for(frame.color_range == ColorRange.JPEG or fmt.name.startswith("yuvj"))
+    return {"colorspace": SWSCALE_MATRICES.get(matrix, Colorspace.ITU709),
+            "color_range": ColorRange.JPEG if full else ColorRange.MPEG}
+
+
+def frame_thumbnail(frame: av.VideoFrame) -> np.ndarray:
+    """The frame's small luma image for the cut detector (cuts.py): from its own luma plane where
+    it has one to itself (planar YUV, gray, NV12), else from its RGB."""
+    fmt = frame.format
+    if not fmt.is_rgb and sum(c.plane == 0 for c in fmt.components) == 1 and not fmt.has_palette:
+        bits = fmt.components[0].bits
+        dtype = np.dtype(np.uint8 if bits <= 8 else (">u2" if fmt.is_big_endian else "<u2"))
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, :plane.width]
+        return thumbnail(luma, 2**bits - 1)
+    working = working_format(fmt)
     rgb = frame.to_ndarray(format=working)
-    return [rgb[..., c] for c in range(3)]
+    return thumbnail(rgb_luma(rgb[..., 0], rgb[..., 1], rgb[..., 2]), sample_format(working).peak)
 
 
-def from_tensor(restored: torch.Tensor, working: str, template: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
-    """(3, H, W) in [0, 1] -> a frame in ``pix_fmt`` with the source frame's colour description
-    (and its alpha, when it has one)."""
-    return _encoded(tensor_to_planes(restored, sample_format(working)), working, template, pix_fmt)
+# Face mode reads frames in their own format (colour.Picture). Formats whose colour components do
+# not each lie on a plane of their own are read through the planar YUV format of their subsampling
+# and depth (an exact rearrangement), or as packed RGB.
+PLANAR_YUV = {(0, 0): "yuv444p", (1, 0): "yuv422p", (1, 1): "yuv420p", (0, 1): "yuv440p", (2, 0): "yuv411p",
+              (2, 2): "yuv410p"}
 
 
-def _encoded(channels: list[np.ndarray], working: str, template: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
-    """R, G, B planes in the working format -> a frame in ``pix_fmt`` with the template's colour
-    description and, when it has one, its exact alpha."""
-    if working in ("rgba", "rgba64le"):
-        channels = [*channels, template.to_ndarray(format=working)[..., 3]]
-    frame = av.VideoFrame.from_ndarray(np.stack(channels, axis=-1), format=working)
-    frame = frame.reformat(format=pix_fmt, dst_colorspace=template.colorspace, dst_color_range=template.color_range)
-    if template.format.name == pix_fmt:
-        _copy_alpha_plane(template, frame)
-    return frame
+def picture_format(fmt: av.VideoFormat) -> str:
+    """The format face mode reads and writes a frame of ``fmt`` in (see above)."""
+    alpha = any(c.is_alpha for c in fmt.components)
+    own_planes = len({c.plane for c in fmt.components}) == len(fmt.components)
+    if fmt.is_rgb or fmt.has_palette or fmt.is_bit_stream or fmt.is_bayer or (alpha and not own_planes):
+        return working_format(fmt)
+    if own_planes and not fmt.is_big_endian:
+        return fmt.name
+    bits = max(c.bits for c in fmt.components)
+    if len(fmt.components) == 1:
+        return "gray" if bits <= 8 else "gray16le"
+    subsampling = (int(np.log2(64 // fmt.chroma_width(64))), int(np.log2(64 // fmt.chroma_height(64))))
+    name = PLANAR_YUV.get(subsampling, "yuv444p")
+    return name if bits <= 8 else f"{name}{16 if bits > 12 else bits}le"
 
 
-def _copy_alpha_plane(source: av.VideoFrame, target: av.VideoFrame) -> None:
-    """Puts the source's own alpha plane back: converting alpha through RGBA and back is not exact
-    in swscale (128 becomes 129), copying the plane is."""
-    for component in source.format.components:
-        if component.is_alpha and source.format.is_planar:
-            source_plane, target_plane = source.planes[component.plane], target.planes[component.plane]
-            if source_plane.buffer_size == target_plane.buffer_size:
-                target_plane.update(bytes(source_plane))
+def picture_of(frame: av.VideoFrame, rule: YUVRule = YUVRule()) -> Picture:
+    """The frame as face mode reads it: its planes (views) in ``picture_format`` and their layout by
+    the colour ``rule``."""
+    name = picture_format(frame.format)
+    if name in PACKED_RGB:
+        rgb = frame.to_ndarray(format=name)
+        return Picture([rgb[..., c] for c in range(rgb.shape[2])], Layout("rgb", float(sample_format(name).peak)))
+    source = frame if name == frame.format.name else frame.reformat(format=name)
+    fmt = source.format
+    bits = max(c.bits for c in fmt.components)
+    dtype = np.uint8 if bits <= 8 else np.dtype("<u2")
+    planes = [np.frombuffer(p, dtype).reshape(p.height, -1)[:, :p.width] for p in source.planes]
+    peak = float(2**bits - 1)
+    if len(planes) - any(c.is_alpha for c in fmt.components) == 1:
+        full = rule.full_range_for(frame.color_range != ColorRange.MPEG)  # gray: full unless tagged limited
+        return Picture(planes, Layout("gray", peak, full_range=full))
+    matrix, assumed = rule.matrix_for(frame.colorspace, frame.width, frame.height)
+    full = rule.full_range_for(frame.color_range == ColorRange.JPEG or fmt.name.startswith("yuvj"))
+    sx = int(round(np.log2(planes[0].shape[1] / planes[1].shape[1])))
+    sy = int(round(np.log2(planes[0].shape[0] / planes[1].shape[0])))
+    return Picture(planes, Layout("yuv", peak, (sx, sy), matrix, full, assumed))
 
 
-def from_face_frame(result: FaceFrame, working: str, template: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
-    """A face-mode frame in ``pix_fmt``: pixels outside the pasted faces keep the source frame's
-    exact values in its own format (no round trip through RGB) when ``pix_fmt`` is the source's."""
-    same_format = template.format.name == pix_fmt
+def from_restored(result: Restored, template: av.VideoFrame, pix_fmt: str, rule: YUVRule = YUVRule()
+                  ) -> av.VideoFrame:
+    """A restored frame in ``pix_fmt``: the template itself where nothing changed, else the planes
+    in the template's picture format, converted to ``pix_fmt`` (by the colour rule) when it differs."""
     if result.changed is None:
-        return template if same_format else template.reformat(format=pix_fmt)
-    frame = _encoded([result.rgb[..., c] for c in range(3)], working, template, pix_fmt)
-    if same_format and template.format.is_planar:
-        for index, (source, target) in enumerate(zip(template.planes, frame.planes)):
-            bits = max(c.bits for c in template.format.components if c.plane == index)
-            _keep_unchanged(source, target, np.uint8 if bits <= 8 else np.uint16, result.changed)
-    return frame
+        return template if template.format.name == pix_fmt else _converted(template, template, pix_fmt, rule)
+    name = picture_format(template.format)
+    if name in PACKED_RGB:
+        frame = av.VideoFrame.from_ndarray(np.stack(result.planes, axis=-1), format=name)
+    else:
+        frame = av.VideoFrame(template.width, template.height, name)
+        for plane, samples in zip(frame.planes, result.planes):
+            target = np.frombuffer(plane, samples.dtype).reshape(plane.height, -1)[:, :plane.width]
+            target[:] = samples
+    frame.colorspace, frame.color_range = template.colorspace, template.color_range
+    return frame if name == pix_fmt else _converted(frame, template, pix_fmt, rule)
 
 
-def _keep_unchanged(source: av.video.plane.VideoPlane, target: av.video.plane.VideoPlane, dtype: type,
-                    changed: np.ndarray) -> None:
-    """Copies ``source``'s samples into ``target`` wherever no pixel they cover changed (a chroma
-    sample covers several pixels)."""
-    old = np.frombuffer(source, dtype).reshape(source.height, -1)[:, :source.width]
-    new = np.frombuffer(target, dtype).reshape(target.height, -1)[:, :target.width]
-    fy, fx = -(-changed.shape[0] // source.height), -(-changed.shape[1] // source.width)
-    padded = np.zeros((source.height * fy, source.width * fx), bool)
-    padded[:changed.shape[0], :changed.shape[1]] = changed
-    touched = padded.reshape(source.height, fy, source.width, fx).any(axis=(1, 3))
-    new[~touched] = old[~touched]
-
-
-def restored_frame(restored: torch.Tensor | FaceFrame, working: str, template: av.VideoFrame,
-                   pix_fmt: str) -> av.VideoFrame:
-    """The engine's result for ``template`` (a tensor in aligned mode, a FaceFrame in face mode) as
-    a frame in ``pix_fmt``."""
-    if isinstance(restored, FaceFrame):
-        return from_face_frame(restored, working, template, pix_fmt)
-    return from_tensor(restored, working, template, pix_fmt)
+def _converted(frame: av.VideoFrame, template: av.VideoFrame, pix_fmt: str, rule: YUVRule) -> av.VideoFrame:
+    """``frame`` in ``pix_fmt``, YUV on either side read and written by the colour rule."""
+    source, target = yuv_description(frame.format, template, rule), yuv_description(av.VideoFormat(pix_fmt), template,
+                                                                                     rule)
+    return frame.reformat(format=pix_fmt, src_colorspace=source.get("colorspace"),
+                          dst_colorspace=target.get("colorspace"), src_color_range=source.get("color_range"),
+                          dst_color_range=target.get("color_range"))
 
 
 def output_pix_fmt(requested: str | None, source: av.VideoFormat) -> str:

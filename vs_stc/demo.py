@@ -27,7 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import metrics
-from .engine import SampleFormat, tensor_to_planes
+from .colour import rgb_pictures
 from .errors import DownloadError
 from .evaluation.degrade import degrade
 from .evaluation.report import ffmpeg_deflicker
@@ -97,11 +97,9 @@ def write_stills(output: Path, stem: str, degraded: np.ndarray, restored: np.nda
 def run_model(network, options: RunOptions, clip: np.ndarray, progress: str | None = None) -> np.ndarray:
     """``clip`` through the streaming engine as ``stc restore``/``deflicker`` runs it on aligned
     face crops; ``progress``: a progress bar (frames) with this title."""
-    fmt = SampleFormat.of(np.uint8)
-    frames = ([frame[..., c] for c in range(3)] for frame in clip)
-    restored = StreamRestorer(network, options.engine_options())(frames, fmt)
+    restored = StreamRestorer(network, options.engine_options())(rgb_pictures(clip))
     restored = tqdm(restored, total=len(clip), desc=progress, unit="frame", disable=progress is None)
-    return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restored])
+    return np.stack([frame.rgb for frame in restored])
 
 
 def released_checkpoint() -> Path | None:
@@ -210,7 +208,7 @@ def _faces_demo(output: Path, clean_faces: np.ndarray, network) -> list[Path]:
     detector, reason = load_detector(options.detector)
     restorer = FaceStreamRestorer(network, options.engine_options(), detector, reason, options.min_face)
     start = time.perf_counter()
-    results = list(restorer(([frame[..., c] for c in range(3)] for frame in degraded), SampleFormat.of(np.uint8)))
+    results = list(restorer(rgb_pictures(degraded)))
     seconds = time.perf_counter() - start
     restored = np.stack([r.rgb for r in results])
     changed = np.stack([r.changed if r.changed is not None else np.zeros(FULL_FRAME, bool) for r in results])

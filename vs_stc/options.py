@@ -16,6 +16,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
+from .cuts import CUT_SOURCES
 from .errors import OptionError
 
 TASKS = ("restore", "deflicker")
@@ -57,6 +58,9 @@ OPTIONS: tuple[Option, ...] = (
            "else the offline RetinaFace MobileNet) or a detector's name; default: auto"),
     Option("min_face", int, "faces auto: faces whose aligned crop spans fewer frame pixels are left alone; "
            "default: 64"),
+    Option("cuts", str, "where scene cuts come from: auto (the built-in detector, and in VapourSynth also the "
+           "clip's _SceneChangePrev/_SceneChangeNext props), props (those props only), off (none); windows, face "
+           "tracks and crossfades never cross a cut; default: auto", CUT_SOURCES),
     Option("keep_detail", bool, "keep the input's detail, take only brightness from the model (for deflicker); "
            "default: the model's preference"),
     Option("keep_colours", bool, "keep the input's colours, shading and detail; take from the model only where "
@@ -79,6 +83,7 @@ class RunOptions:
     faces: str
     detector: str
     min_face: int
+    cuts: str
     keep_detail: bool
     keep_colours: bool
 
@@ -147,8 +152,8 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
         keep_detail = defaults.blend == "keep_detail" and not keep_colours
     if keep_colours is None:
         keep_colours = defaults.blend == "keep_colours" and not keep_detail
-    return RunOptions(task, mode, model, device, precision, window, overlap, faces, detector, min_face, keep_detail,
-                      keep_colours)
+    return RunOptions(task, mode, model, device, precision, window, overlap, faces, detector, min_face,
+                      values.get("cuts", "auto"), keep_detail, keep_colours)
 
 
 def default_model(task: str, mode: str = "brightness") -> str:

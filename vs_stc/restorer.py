@@ -1,15 +1,21 @@
-"""A loaded model with its engine options, restoring a stream of frames as they come; shared by
-the pipe filter, batch renders and ``stc eval``."""
+"""The two restorers every surface uses, one per face mode, with one contract: frames in their own
+format (``colour.Picture``) in, ``colour.Restored`` frames out, each exactly once, in order; scene
+cuts asked about a frame once it has been given. ``faces="aligned"``: the whole frame is a face crop
+(StreamRestorer, here); ``faces="auto"``: faces found in whole frames (faces.stream)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Iterator
+from collections import deque
+from typing import TYPE_CHECKING, Container, Iterable, Iterator
 
+import numpy as np
 import torch
 
-from .engine import EngineOptions, Frame, SampleFormat, WindowRunner, stream
+from .colour import Picture, Restored, restored
+from .engine import EngineOptions, SampleFormat, WindowRunner, stream
 from .engine.memory import check_window_fits
 from .engine.resizing import check_size
+from .errors import OptionError
 from .loading import load_model
 from .models import STCNet
 from .options import RunOptions
@@ -17,20 +23,43 @@ from .options import RunOptions
 if TYPE_CHECKING:
     from .faces.stream import FaceStreamRestorer
 
+RGB = SampleFormat.of(np.float32)  # frames reach the engine as float RGB in [0, 1] (colour.to_rgb)
+
+
+def rgb_planes(rgb: np.ndarray) -> list[np.ndarray]:
+    """(H, W, 3) -> the engine's three planes (views)."""
+    return [rgb[..., c] for c in range(3)]
+
+
+def whole_frame(picture: Picture, before: np.ndarray, frame: torch.Tensor) -> Restored:
+    """``picture`` (whose RGB is ``before``) replaced by the engine's (3, H, W) ``frame``."""
+    height, width = picture.size
+    return restored(picture, (0, 0, width, height), before, frame.permute(1, 2, 0).numpy())
+
 
 class StreamRestorer:
-    """Checks a stream's frame size up front, then restores its frames in order
-    (``restorer(frames, sample_format)`` -> restored frames, each exactly once)."""
+    """Aligned mode: checks a stream's frame size up front, then restores its frames in order.
+    ``cuts``: where the caller's scene cuts come from ("auto": the built-in detector; "off")."""
 
-    def __init__(self, network: STCNet, engine: EngineOptions) -> None:
+    def __init__(self, network: STCNet, engine: EngineOptions, cuts: str = "auto") -> None:
         check_window_fits(network, engine.window)
-        self.network, self.engine = network, engine
+        self.network, self.engine, self.cuts = network, engine, cuts
 
     def check(self, height: int, width: int) -> None:
         check_size(height, width, self.network.config.resolution, self.engine.resize)
 
-    def __call__(self, frames: Iterable[Frame], fmt: SampleFormat) -> Iterator[torch.Tensor]:
-        return stream(WindowRunner(self.network, fmt, self.engine), frames)
+    def __call__(self, frames: Iterable[Picture], cuts: Container[int] = ()) -> Iterator[Restored]:
+        """``cuts``: the frames that start a shot, asked about frame n once frame n has been given."""
+        held: deque[tuple[Picture, np.ndarray]] = deque()  # the frames whose output is not out yet
+
+        def engine_frames() -> Iterator[list[np.ndarray]]:
+            for picture in frames:
+                held.append((picture, picture.rgb()))
+                yield rgb_planes(held[-1][1])
+
+        for frame in stream(WindowRunner(self.network, RGB, self.engine), engine_frames(), cuts):
+            picture, before = held.popleft()
+            yield whole_frame(picture, before, frame)
 
 
 def load_restorer(options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
@@ -41,11 +70,15 @@ def load_restorer(options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
 
 def restorer_for(network: STCNet, options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
     """The restorer ``options`` ask for around a network already loaded."""
+    if options.cuts == "props":
+        raise OptionError("cuts", "is 'props', but only clips in VapourSynth carry scene-change props; use auto "
+                                  "(the built-in detector) or off")
     if options.faces == "aligned":
-        return StreamRestorer(network, options.engine_options())
+        return StreamRestorer(network, options.engine_options(), options.cuts)
     from .faces import load_detector
     from .faces.stream import FaceStreamRestorer
 
     check_window_fits(network, options.window)
     detector, reason = load_detector(options.detector, options.device)
-    return FaceStreamRestorer(network, options.engine_options(), detector, reason, options.min_face)
+    return FaceStreamRestorer(network, options.engine_options(), detector, reason, options.min_face,
+                              cuts=options.cuts)

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import av
+import numpy as np
 
-from .av_frames import output_pix_fmt, restored_frame, sample_format, to_planes, working_format
-from .engine import Frame
+from .av_frames import frame_thumbnail, from_restored, output_pix_fmt, picture_of
+from .colour import Picture, YUVRule
+from .cuts import StreamCuts
 from .errors import InputError
 from .restorer import StreamRestorer
 
@@ -61,8 +63,9 @@ def transcode(
     encoding: VideoEncoding,
     on_frame: Callable[[int, av.VideoFrame, av.VideoFrame], None] = lambda n, source, restored: None,
     should_stop: Callable[[], bool] = lambda: False,
+    rule: YUVRule = YUVRule(),
 ) -> Outcome:
-    """Runs the whole input through. Input that ends early (a cut-off stream) or a stop request
+    """Runs the whole input through, reading and writing YUV by the colour ``rule``. Input that ends early (a cut-off stream) or a stop request
     ends reading: every frame decoded so far is still restored and written, and the outcome says
     why reading stopped. ``on_frame(count, source_frame, restored_frame)`` follows each frame out."""
     if not source.streams.video:
@@ -85,9 +88,10 @@ def transcode(
 
     outcome = Outcome()
     pending: deque[av.VideoFrame] = deque()  # decoded frames whose restored versions are not out yet
-    working = working_format(video_in.codec_context.format)
 
-    def decoded() -> Iterator[Frame]:
+    cuts = StreamCuts(enabled=restore.cuts == "auto")
+
+    def decoded() -> Iterator[tuple[Picture, np.ndarray | None]]:
         try:
             for packet in source.demux():
                 if should_stop():
@@ -101,16 +105,16 @@ def transcode(
                     for frame in packet.decode():
                         pending.append(frame)
                         outcome.frames_in += 1
-                        yield to_planes(frame, working)
+                        yield picture_of(frame, rule), frame_thumbnail(frame) if cuts.enabled else None
         except av.FFmpegError as error:
             outcome.input_error = str(error)
 
-    for restored in restore(decoded(), sample_format(working)):
+    for restored in restore(cuts.follow(decoded()), cuts.cuts):
         template = pending.popleft()
         if callable(restored):  # made elsewhere (vs_stc.cluster): finished against this frame
             frame = restored(template)
         else:
-            frame = restored_frame(restored, working, template, pix_fmt)
+            frame = from_restored(restored, template, pix_fmt, rule)
         frame.pts, frame.time_base = template.pts, template.time_base
         sink.mux(video_out.encode(frame))
         outcome.frames_out += 1

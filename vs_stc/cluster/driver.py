@@ -40,7 +40,10 @@ class FileRender:
 
 
 class PartsRestorer:
-    """Plays a file's stored parts back to the transcoding loop in place of the model."""
+    """Plays a file's stored parts back to the transcoding loop in place of the model (the workers
+    found the cuts: none are looked for here)."""
+
+    cuts = "off"
 
     def __init__(self, parts: Parts, units: list[Unit]) -> None:
         self.parts, self.units = parts, units
@@ -52,7 +55,7 @@ class PartsRestorer:
     def check(self, height: int, width: int) -> None:
         """The workers checked the frame size."""
 
-    def __call__(self, frames: Iterable, fmt) -> Iterator[Rebuilt]:
+    def __call__(self, frames: Iterable, cuts: object = ()) -> Iterator[Rebuilt]:
         made = self.parts.frames(self.units)
         for _ in frames:
             frame = next(made, None)
@@ -64,15 +67,15 @@ class PartsRestorer:
 
 def plan_file(index: int, job: Job, options: RunOptions, encoder: Encoder, chunk_frames: int) -> FileRender:
     """Units of one file: chunks for a long video, else the whole file."""
-    info = survey(job.source, encoder, chunk_frames)
+    info = survey(job.source, encoder, chunk_frames, find_cuts=options.cuts == "auto")
     if info.input_error:
         raise InputError(f"the input is damaged after frame {info.frames} ({info.input_error})")
     if info.frames > chunk_frames:
         units = []
-        for start, stop, first, last in chunks(info.frames, options, chunk_frames):
+        for start, stop, first, last in chunks(info.frames, options, info.cuts, chunk_frames):
             seek_pts, first_pts = info.seek_point(first)
             units.append(Unit(index, str(job.source), info.pix_fmt, start, stop, info.frames, first, last,
-                              seek_pts, first_pts))
+                              seek_pts, first_pts, info.cuts))
         total = info.frames
     else:
         units = [Unit(index, str(job.source), info.pix_fmt)]

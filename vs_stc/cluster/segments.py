@@ -7,9 +7,12 @@ from collections import OrderedDict
 from typing import Iterator, Sequence
 
 import av
+import numpy as np
 
-from ..av_frames import to_planes
+from ..av_frames import picture_of
+from ..colour import Picture
 from ..engine import Frame
+from ..restorer import rgb_planes
 from .units import Unit
 
 
@@ -34,28 +37,32 @@ def decoded_from(source: av.container.InputContainer, unit: Unit) -> Iterator[av
 
 
 class Segment:
-    """Input frames of a chunk, decoded as the engine asks for them and dropped once behind it."""
+    """Input frames of a chunk (the decoded frame, its picture and RGB), decoded as the engine asks
+    for them and dropped once behind it."""
 
-    def __init__(self, frames: Iterator[av.VideoFrame], first: int, working: str) -> None:
-        self.frames, self.next, self.working = frames, first, working
-        self.held: OrderedDict[int, tuple[av.VideoFrame, Frame]] = OrderedDict()
+    def __init__(self, frames: Iterator[av.VideoFrame], first: int) -> None:
+        self.frames, self.next = frames, first
+        self.held: OrderedDict[int, tuple[av.VideoFrame, Picture, np.ndarray]] = OrderedDict()
 
-    def _fetch(self, index: int) -> tuple[av.VideoFrame, Frame]:
+    def _fetch(self, index: int) -> tuple[av.VideoFrame, Picture, np.ndarray]:
         while index not in self.held:
             if index < self.next:
                 raise IndexError(f"frame {index} was already released")
             frame = next(self.frames, None)
             if frame is None:
                 raise EOFError(f"the input ended before frame {index}")
-            self.held[self.next] = (frame, to_planes(frame, self.working))
+            picture = picture_of(frame)
+            self.held[self.next] = (frame, picture, picture.rgb())
             self.next += 1
         return self.held[index]
 
     def read(self, indices: Sequence[int]) -> list[Frame]:
-        return [self._fetch(i)[1] for i in indices]
+        """The engine's planes of frames ``indices``."""
+        return [rgb_planes(self._fetch(i)[2]) for i in indices]
 
-    def template(self, index: int) -> av.VideoFrame:
-        return self._fetch(index)[0]
+    def get(self, index: int) -> tuple[av.VideoFrame, Picture, np.ndarray]:
+        """(decoded frame, picture, RGB) of frame ``index``."""
+        return self._fetch(index)
 
     def release_before(self, index: int) -> None:
         while self.held and next(iter(self.held)) < index:

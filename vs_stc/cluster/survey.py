@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import av
+import numpy as np
 
-from ..av_frames import output_pix_fmt
+from ..av_frames import frame_thumbnail, output_pix_fmt
 from ..batch import Encoder, declared_frames
+from ..cuts import StreamCuts
 from ..errors import InputError
 
 
@@ -21,6 +24,7 @@ class Survey:
     exact: bool
     pts: list[int | None] = field(default_factory=list)  # every frame's, when decoded
     keys: list[int] = field(default_factory=list)  # indices of key frames
+    cuts: tuple[int, ...] = ()  # frames that start a shot, when decoded with cuts="auto"
     input_error: str | None = None
 
     @property
@@ -34,9 +38,9 @@ class Survey:
         return self.pts[key], self.pts[frame]
 
 
-def survey(path: Path, encoder: Encoder, count_above: int | None) -> Survey:
+def survey(path: Path, encoder: Encoder, count_above: int | None, find_cuts: bool = False) -> Survey:
     """Decodes the video (without restoring it) when it declares more than ``count_above`` frames
-    or does not say how many; None: never."""
+    or does not say how many (None: never), and then finds its cuts when ``find_cuts``."""
     with av.open(str(path)) as source:
         if not source.streams.video:
             raise InputError("the file has no video stream")
@@ -46,11 +50,19 @@ def survey(path: Path, encoder: Encoder, count_above: int | None) -> Survey:
         found = Survey(pix_fmt, declared, exact)
         if count_above is not None and (declared is None or declared > count_above):
             video.thread_type = "AUTO"
-            try:
-                for index, frame in enumerate(source.decode(video)):
-                    found.pts.append(frame.pts)
-                    if frame.key_frame:
-                        found.keys.append(index)
-            except av.FFmpegError as error:
-                found.input_error = str(error)
+            cuts = StreamCuts(find_cuts)
+
+            def frames() -> Iterator[tuple[None, np.ndarray | None]]:
+                try:
+                    for index, frame in enumerate(source.decode(video)):
+                        found.pts.append(frame.pts)
+                        if frame.key_frame:
+                            found.keys.append(index)
+                        yield None, frame_thumbnail(frame) if find_cuts else None
+                except av.FFmpegError as error:
+                    found.input_error = str(error)
+
+            for _ in cuts.follow(frames()):
+                pass
+            found.cuts = tuple(sorted(cuts.cuts))
     return found

@@ -3,7 +3,7 @@
 A chunk's output frames end where an engine window ends, and it decodes every frame of the windows
 that make its output (the neighbour window its last crossfade needs included), so a chunk's frames
 are those of a render of the whole file: the engine makes each output frame from its windows alone
-(engine/runner.py). Batch renders run without scene cuts, so chunks split on the window grid.
+(engine/runner.py), given the file's scene cuts (found once by the driver's survey of the file).
 Face mode (whole frames) can split anywhere: a stretch of frames given the context of
 ``faces.restoring.block_context`` on each side comes out as in one pass over the file.
 """
@@ -35,17 +35,19 @@ class Unit:
     read_to: int | None = None
     seek_pts: int | None = None
     first_pts: int | None = None
+    cuts: tuple[int, ...] = ()  # every frame of the file that starts a shot (chunks only)
 
     @property
     def name(self) -> str:
         return f"{self.start:09d}"
 
 
-def chunk_bounds(length: int, window: int, overlap: int, chunk_frames: int = CHUNK_FRAMES) -> list[tuple[int, int]]:
+def chunk_bounds(length: int, window: int, overlap: int, chunk_frames: int = CHUNK_FRAMES,
+                 cuts: tuple[int, ...] = ()) -> list[tuple[int, int]]:
     """Output ranges [a, b) covering [0, length), each cut at a window's end and at least
     ``chunk_frames`` long (the last one may be shorter)."""
     bounds, start = [], 0
-    for end in sorted({w.end for w in plan(length, window, overlap).windows}):
+    for end in sorted({w.end for w in plan(length, window, overlap, cuts).windows}):
         if end - start >= chunk_frames and length - end >= 1:
             bounds.append((start, end))
             start = end
@@ -53,19 +55,21 @@ def chunk_bounds(length: int, window: int, overlap: int, chunk_frames: int = CHU
     return bounds
 
 
-def frames_needed(length: int, window: int, overlap: int, start: int, stop: int) -> tuple[int, int]:
+def frames_needed(length: int, window: int, overlap: int, start: int, stop: int,
+                  cuts: tuple[int, ...] = ()) -> tuple[int, int]:
     """The input frames [first, last + 1) of the windows that make output frames [start, stop)."""
-    whole = plan(length, window, overlap)
+    whole = plan(length, window, overlap, cuts)
     used = [c.window for n in (start, stop - 1) for c in whole.contributions(n)]
     return min(whole.windows[i].start for i in used), max(whole.windows[i].end for i in used)
 
 
-def chunks(length: int, options: RunOptions, chunk_frames: int = CHUNK_FRAMES) -> list[tuple[int, int, int, int]]:
-    """(start, stop, read_from, read_to) of the chunks of a file of ``length`` frames: output frames
-    [start, stop) made from input frames [read_from, read_to)."""
+def chunks(length: int, options: RunOptions, cuts: tuple[int, ...] = (),
+           chunk_frames: int = CHUNK_FRAMES) -> list[tuple[int, int, int, int]]:
+    """(start, stop, read_from, read_to) of the chunks of a file of ``length`` frames with scene
+    ``cuts``: output frames [start, stop) made from input frames [read_from, read_to)."""
     if options.faces == "aligned":
-        return [(start, stop, *frames_needed(length, options.window, options.overlap, start, stop))
-                for start, stop in chunk_bounds(length, options.window, options.overlap, chunk_frames)]
+        return [(start, stop, *frames_needed(length, options.window, options.overlap, start, stop, cuts))
+                for start, stop in chunk_bounds(length, options.window, options.overlap, chunk_frames, cuts)]
     before, after = block_context(options.window, options.overlap)
     return [(start, min(start + chunk_frames, length), max(0, start - before), min(length, start + chunk_frames + after))
             for start in range(0, length, chunk_frames)]

@@ -12,13 +12,14 @@ from collections import deque
 import av
 import torch
 
-from ..av_frames import from_face_frame, from_tensor, restored_frame, sample_format, to_planes, working_format
+from ..av_frames import frame_thumbnail, from_restored, picture_of
+from ..cuts import StreamCuts
 from ..batch import failure_text
 from ..engine import RandomAccessRestorer, WindowRunner
 from ..errors import STCError
 from ..faces.stream import FaceStreamRestorer
 from ..options import RunOptions
-from ..restorer import load_restorer
+from ..restorer import RGB, load_restorer, whole_frame
 from .packing import PartWriter
 from .segments import Segment, decoded_from
 from .units import Unit
@@ -50,50 +51,48 @@ class Renderer:
         video = source.streams.video[0]
         video.thread_type = "AUTO"
         self.restore.check(video.codec_context.height, video.codec_context.width)
-        working = working_format(video.codec_context.format)
         templates: deque[av.VideoFrame] = deque()
+        cuts = StreamCuts(enabled=self.restore.cuts == "auto")
 
         def decoded():
             try:
                 for frame in source.decode(video):
                     templates.append(frame)
-                    yield to_planes(frame, working)
+                    yield picture_of(frame), frame_thumbnail(frame) if cuts.enabled else None
             except av.FFmpegError:  # the driver's own decode finds the damage and reports it
                 return
 
-        for restored in self.restore(decoded(), sample_format(working)):
+        for restored in self.restore(cuts.follow(decoded()), cuts.cuts):
             template = templates.popleft()
-            writer.add(restored_frame(restored, working, template, unit.pix_fmt), template)
+            writer.add(from_restored(restored, template, unit.pix_fmt), template)
         counts = getattr(self.restore, "counts", None)
         return {"counts": vars(counts) if counts else None}
 
     def _chunk(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
+        """Aligned mode's frames [start, stop), by random access over the windows that make them."""
         video = source.streams.video[0]
         height, width = video.codec_context.height, video.codec_context.width
-        working = working_format(video.codec_context.format)
-        segment = Segment(decoded_from(source, unit), unit.read_from, working)
-        runner = WindowRunner(self.restore.network, sample_format(working), self.restore.engine)
-        frames = RandomAccessRestorer(runner, unit.length, (height, width), read=segment.read)
+        segment = Segment(decoded_from(source, unit), unit.read_from)
+        runner = WindowRunner(self.restore.network, RGB, self.restore.engine)
+        frames = RandomAccessRestorer(runner, unit.length, (height, width), read=segment.read, cuts=unit.cuts)
         for n in range(unit.start, unit.stop):
-            template = segment.template(n)
-            writer.add(from_tensor(frames.frame(n), working, template, unit.pix_fmt), template)
+            template, picture, rgb = segment.get(n)
+            writer.add(from_restored(whole_frame(picture, rgb, frames.frame(n)), template, unit.pix_fmt), template)
             segment.release_before(n - runner.options.window)
         return {"counts": None}
 
     def _face_chunk(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
         """Face mode's frames [start, stop), given the frames around them that its analysis needs."""
-        video = source.streams.video[0]
-        working = working_format(video.codec_context.format)
         templates: dict[int, av.VideoFrame] = {}
 
         def decoded():
             for index, frame in zip(range(unit.read_from, unit.read_to), decoded_from(source, unit)):
                 if unit.start <= index < unit.stop:
                     templates[index] = frame
-                yield to_planes(frame, working)
+                yield picture_of(frame)
 
         wanted = range(unit.start, unit.stop)
-        for n, restored in zip(wanted, self.restore(decoded(), sample_format(working), unit.read_from, wanted)):
+        for n, restored in zip(wanted, self.restore(decoded(), set(unit.cuts), unit.read_from, wanted)):
             template = templates.pop(n)
-            writer.add(from_face_frame(restored, working, template, unit.pix_fmt), template)
+            writer.add(from_restored(restored, template, unit.pix_fmt), template)
         return {"counts": vars(self.restore.counts)}

@@ -1,5 +1,5 @@
-"""A small thread-safe cache of finished windows, bounded in count and bytes. A window that
-several threads want at once is computed once: the others wait for it."""
+"""A small thread-safe cache of finished work (windows, face-mode blocks), bounded in count and
+bytes. Work that several threads want at once is computed once: the others wait for it."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ from typing import Callable, Hashable
 import torch
 
 
+def tensor_bytes(value: torch.Tensor) -> int:
+    return value.numel() * value.element_size()
+
+
 class WindowCache:
-    def __init__(self, max_windows: int = 4, max_bytes: int = 1 << 30) -> None:
+    """``size_of(value)``: the bytes a value holds, for ``max_bytes``."""
+
+    def __init__(self, max_windows: int = 4, max_bytes: int = 1 << 30,
+                 size_of: Callable[[object], int] = tensor_bytes) -> None:
         if max_windows < 1:
             raise ValueError(f"the window cache must hold at least one window, not {max_windows}")
-        self.max_windows, self.max_bytes = max_windows, max_bytes
+        self.max_windows, self.max_bytes, self.size_of = max_windows, max_bytes, size_of
         self._done: OrderedDict[Hashable, torch.Tensor] = OrderedDict()
         self._pending: dict[Hashable, Future] = {}
         self._lock = threading.Lock()
@@ -52,4 +59,4 @@ class WindowCache:
             self._done.popitem(last=False)
 
     def _bytes(self) -> int:
-        return sum(v.numel() * v.element_size() for v in self._done.values())
+        return sum(self.size_of(v) for v in self._done.values())

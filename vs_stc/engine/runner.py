@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Container, Iterable, Iterator, Sequence
 
 import torch
 
@@ -178,16 +178,17 @@ class RandomAccessRestorer:
         return self.runner.finish(contributions, outputs, self.size, original), [w.start for w in windows]
 
 
-def stream(runner: WindowRunner, frames: Iterable[Frame], cuts: Iterable[int] = ()) -> Iterator[torch.Tensor]:
+def stream(runner: WindowRunner, frames: Iterable[Frame], cuts: Container[int] = ()) -> Iterator[torch.Tensor]:
     """Restores frames given in order, yielding output frames in order, each exactly once.
+    ``cuts``: the frames that start a shot; asked about frame n only once frame n has been given,
+    so a detector may fill it as the frames go by (cuts.StreamCuts).
 
     Holds at most one window of input frames (plus the windows whose outputs still feed frames not
     yet emitted); a frame leaves as soon as no later window can change it. Output equals
     RandomAccessRestorer's, bit for bit, for the same frames and cuts."""
-    cut_set = set(cuts)
     shot: _ShotStream | None = None
     for n, frame in enumerate(frames):
-        if shot is None or n in cut_set:
+        if shot is None or n in cuts:
             if shot is not None:
                 yield from shot.finish()
             shot = _ShotStream(runner, runner.check_frame(frame)[0], n)

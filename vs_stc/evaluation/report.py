@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..engine import SampleFormat, tensor_to_planes
+from ..colour import rgb_pictures
 from ..engine.planning import plan
 from ..errors import InputError
 from ..options import RunOptions
@@ -119,14 +119,9 @@ def plot(curves: dict[str, dict[str, np.ndarray]], path: Path) -> None:
 def model_processor(network, options: RunOptions) -> Processor:
     """Runs a loaded network over a whole clip through the streaming engine, as ``options`` say
     (window and overlap are given per call); with ``faces="auto"`` the clip is whole frames."""
-    fmt = SampleFormat.of(np.uint8)
 
     def process(clip: np.ndarray, window: int, overlap: int) -> np.ndarray:
         restorer = restorer_for(network, replace(options, window=window, overlap=overlap))
-        frames = ([frame[..., c] for c in range(3)] for frame in clip)
-        restored = restorer(frames, fmt)
-        if options.faces == "auto":  # whole frames with the faces pasted back
-            return np.stack([frame.rgb for frame in restored])
-        return np.stack([np.stack(tensor_to_planes(t, fmt), axis=-1) for t in restored])
+        return np.stack([frame.rgb for frame in restorer(rgb_pictures(clip))])
 
     return process

@@ -19,7 +19,7 @@ import torch
 
 from ..engine import Frame, WindowRunner
 from ..engine.planning import Plan, Window, shot_window_starts
-from .alignment import crop
+from .alignment import Alignment
 from .analysis import FaceTrack, block_margin
 
 
@@ -37,10 +37,11 @@ def track_plan(start: int, stop: int, window: int, overlap: int) -> Plan:
     return Plan(stop, window, overlap, windows)
 
 
-def restore_track(runner: WindowRunner, track: FaceTrack, frame: Callable[[int], np.ndarray],
+def restore_track(runner: WindowRunner, track: FaceTrack, crop_at: Callable[[int, Alignment], np.ndarray],
                   wanted: range) -> dict[int, np.ndarray]:
     """{n: restored crop (R, R, 3) float32 in [0, 1]} for the frames of ``wanted`` the track shows.
-    ``frame(n)``: whole frame n (H, W, 3); asked only for frames within ``window - 1`` of ``wanted``."""
+    ``crop_at(n, alignment)``: the aligned crop (R, R, 3) of frame n, in the runner's sample format;
+    asked only for frames within ``window - 1`` of ``wanted``."""
     options = runner.options
     plan = track_plan(track.start, track.stop, options.window, options.overlap)
     crops: dict[int, Frame] = {}
@@ -48,7 +49,7 @@ def restore_track(runner: WindowRunner, track: FaceTrack, frame: Callable[[int],
 
     def planes(n: int) -> Frame:
         if n not in crops:  # neighbouring windows share frames: each is cropped once
-            aligned = crop(frame(n), track.alignment(n))
+            aligned = crop_at(n, track.alignment(n))
             crops[n] = [aligned[..., c] for c in range(3)]
         return crops[n]
 

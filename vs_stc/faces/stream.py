@@ -1,5 +1,11 @@
-"""Face mode for frames that come in order (the pipe, batch renders, ``stc eval``): whole frames
-in, whole frames out, every face found, followed, restored through the engine and pasted back.
+"""Face mode, once for every surface: whole frames in, whole frames out, every face found, followed,
+restored through the engine and pasted back.
+
+Frames come as ``Picture``s, in their own format (colour.py): face mode reads RGB from them by the
+colour rule only where it needs it (a detection image, each crop's source region, each paste's
+region) and writes the restored faces back into their own planes (``colour.composite``), so the
+pipe, batch renders, Ray and VapourSynth give the same samples, hold frames in their own format,
+and leave every sample outside the faces exactly as it was.
 
 Frames are handled in blocks of ``block`` frames. Each block is analysed with the faces found in
 ``block_context`` frames before and after it, so its tracks, smoothing and fades come out as for
@@ -11,33 +17,25 @@ the context after it, and the faces (boxes and landmarks) of the context before 
 
 from __future__ import annotations
 
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Container, Iterable, Iterator
 
 import numpy as np
 
-from ..engine import EngineOptions, Frame, SampleFormat, WindowRunner
+from ..colour import Picture, Restored, restored
+from ..engine import EngineOptions, SampleFormat, WindowRunner
 from ..models import STCNet
-from .alignment import Alignment
+from .alignment import Alignment, crop, source_region
 from .analysis import MIN_FACE, analyse_detections
 from .detection import detect_frames
-from .pasteback import paste
+from .pasteback import paste, union_region
 from .restoring import block_context, restore_track
 from .types import Detector, Face
 
 BLOCK = 48
-
-
-@dataclass(frozen=True, eq=False)
-class FaceFrame:
-    """One output frame of face mode: ``rgb`` (H, W, 3) in the input's sample type with the
-    restored faces pasted, ``changed`` (H, W) where it differs from the input (None: no face was
-    pasted, the frame is the input's), and how many faces were pasted."""
-
-    rgb: np.ndarray
-    changed: np.ndarray | None
-    faces: int
+CROPS = SampleFormat.of(np.float32)  # aligned crops reach the engine as float RGB in [0, 1]
 
 
 @dataclass
@@ -54,14 +52,36 @@ class FaceCounts:
                 f"{self.small_faces} detections below min_face left alone")
 
 
+class DetectionCache:
+    """The faces of the frames detected lately, by frame number: random access (VapourSynth's
+    blocks, whose contexts overlap) detects each frame once. Thread-safe."""
+
+    def __init__(self, kept: int = 1024) -> None:
+        self.kept = kept
+        self._faces: OrderedDict[int, list[Face]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, n: int) -> list[Face] | None:
+        with self._lock:
+            return self._faces.get(n)
+
+    def put(self, n: int, faces: list[Face]) -> None:
+        with self._lock:
+            self._faces[n] = faces
+            while len(self._faces) > self.kept:
+                self._faces.popitem(last=False)
+
+
 class FaceStreamRestorer:
     """A loaded model and detector: restores the faces of frames given in order
-    (``restorer(frames, sample_format)`` -> ``FaceFrame`` per frame, in order)."""
+    (``restorer(pictures, cuts)`` -> a ``Restored`` per frame, in order)."""
 
     def __init__(self, network: STCNet, engine: EngineOptions, detector: Detector, detector_reason: str,
-                 min_face: float = MIN_FACE, block: int = BLOCK) -> None:
+                 min_face: float = MIN_FACE, block: int = BLOCK, cuts: str = "auto",
+                 detections: DetectionCache | None = None) -> None:
         self.network, self.engine, self.detector = network, engine, detector
-        self.detector_reason, self.min_face, self.block = detector_reason, min_face, block
+        self.detector_reason, self.min_face, self.block, self.cuts = detector_reason, min_face, block, cuts
+        self.detections = detections
         self.counts = FaceCounts()
 
     def check(self, height: int, width: int) -> None:
@@ -71,30 +91,31 @@ class FaceStreamRestorer:
         """Frames a stretch of a clip needs before and after it to come out as in one pass."""
         return block_context(self.engine.window, self.engine.overlap)
 
-    def __call__(self, frames: Iterable[Frame], fmt: SampleFormat, first: int = 0,
-                 wanted: range | None = None) -> Iterator[FaceFrame]:
+    def __call__(self, frames: Iterable[Picture], cuts: Container[int] = (), first: int = 0,
+                 wanted: range | None = None) -> Iterator[Restored]:
         """Restores one clip, or a stretch of it; ``counts`` then says what was done to it.
 
-        ``frames``: the clip from its frame ``first`` on; ``wanted``: the frames to restore and
-        yield (default: every frame given). Given frames outside ``wanted`` are context: the frames
+        ``frames``: the clip from its frame ``first`` on; ``cuts``: the frames that start a shot
+        (asked about a frame once it has been given); ``wanted``: the frames to restore and yield
+        (default: every frame given). Given frames outside ``wanted`` are context: the frames
         yielded are those of one pass over the whole clip when the frames given reach ``context()``
         beyond ``wanted`` (or the clip's ends)."""
         self.counts = FaceCounts()
-        runner = WindowRunner(self.network, fmt, self.engine)
+        runner = WindowRunner(self.network, CROPS, self.engine)
         before, after = self.context()
         reach = self.engine.window - 1  # how far a block's windows read beyond it
-        held: deque[np.ndarray] = deque()  # frames first_held, first_held + 1, ...
+        held: deque[Picture] = deque()  # frames first_held, first_held + 1, ...
         found: deque[list[Face]] = deque()  # the faces of frames first_found, first_found + 1, ...
         first_held = first_found = received = first  # received: one past the last frame given
         block_start, stop = (wanted.start, wanted.stop) if wanted is not None else (first, None)
-        for planes in frames:
-            rgb = np.stack(planes, axis=-1)
-            held.append(rgb)
-            found.extend(detect_frames(self.detector, [rgb], peak=fmt.peak, batch=1))
+        for picture in frames:
+            held.append(picture)
+            found.append(self._faces(received, picture))
             received += 1
             block_end = block_start + self.block if stop is None else min(block_start + self.block, stop)
             if block_start < block_end and received == block_end + after:
-                yield from self._block(runner, held, first_held, found, first_found, block_start, block_end, fmt)
+                shots = [i for i in range(first_found + 1, received) if i in cuts]
+                yield from self._block(runner, held, first_held, found, first_found, shots, block_start, block_end)
                 block_start = block_end
                 while first_held < block_start - reach:
                     held.popleft()
@@ -103,31 +124,60 @@ class FaceStreamRestorer:
                     found.popleft()
                     first_found += 1
         last = received if stop is None else min(received, stop)
+        shots = [i for i in range(first_found + 1, received) if i in cuts]
         while block_start < last:
             end = min(block_start + self.block, last)
-            yield from self._block(runner, held, first_held, found, first_found, block_start, end, fmt)
+            yield from self._block(runner, held, first_held, found, first_found, shots, block_start, end)
             block_start = end
 
-    def _block(self, runner: WindowRunner, held: deque[np.ndarray], first_held: int, found: deque[list[Face]],
-               first_found: int, start: int, end: int, fmt: SampleFormat) -> Iterator[FaceFrame]:
+    def _faces(self, n: int, picture: Picture) -> list[Face]:
+        """The faces of frame n, detected once (``detections`` keeps them across calls)."""
+        faces = self.detections.get(n) if self.detections is not None else None
+        if faces is None:
+            faces = next(detect_frames(self.detector, [picture.rgb()], batch=1))
+            if self.detections is not None:
+                self.detections.put(n, faces)
+        return faces
+
+    def _block(self, runner: WindowRunner, held: deque[Picture], first_held: int, found: deque[list[Face]],
+               first_found: int, cuts: list[int], start: int, end: int) -> Iterator[Restored]:
         """Frames ``start`` .. ``end - 1``, analysed with all faces found around them as context."""
         resolution = self.network.config.resolution
-        analysis = analyse_detections(list(found), start=first_found, crop_size=resolution, min_face=self.min_face)
+        analysis = analyse_detections(list(found), start=first_found, cuts=cuts, crop_size=resolution,
+                                      min_face=self.min_face)
         self.counts.small_faces += sum(_small_faces(found[n - first_found], resolution, self.min_face)
                                        for n in range(start, end))
-        restored = {track.id: restore_track(runner, track, lambda n: held[n - first_held], range(start, end))
+        restored = {track.id: restore_track(runner, track, lambda n, a: aligned_crop(held[n - first_held], a),
+                                            range(start, end))
                     for track in analysis.tracks if track.start < end and track.stop > start}
         for n in range(start, end):
-            frame = held[n - first_held]
+            picture = held[n - first_held]
             pastes = analysis.pastes(n, {track: crops[n] for track, crops in restored.items() if n in crops})
             self.counts.frames += 1
-            if not pastes:
-                yield FaceFrame(frame, None, 0)
-                continue
-            out = paste(frame, pastes, peak=fmt.peak)
-            self.counts.frames_with_faces += 1
-            self.counts.faces += len(pastes)
-            yield FaceFrame(out, (out != frame).any(axis=2), len(pastes))
+            result = pasted(picture, pastes)
+            if result.faces:
+                self.counts.frames_with_faces += 1
+                self.counts.faces += result.faces
+            yield result
+
+
+def aligned_crop(picture: Picture, alignment: Alignment) -> np.ndarray:
+    """The aligned crop (R, R, 3) float32 RGB of a face, read from just its source region."""
+    height, width = picture.size
+    region = source_region(alignment, (height, width)).aligned(picture.layout.chroma_multiple, height, width)
+    rgb = picture.rgb((region.x0, region.y0, region.x1, region.y1))
+    return crop(rgb, alignment, origin=(region.x0, region.y0), frame_size=(height, width))
+
+
+def pasted(picture: Picture, pastes: list) -> Restored:
+    """``picture`` with ``pastes`` blended in, in its own format; its own planes when none lands."""
+    height, width = picture.size
+    region = union_region([p.alignment for p in pastes], (height, width), multiple=picture.layout.chroma_multiple)
+    if region is None:
+        return Restored(list(picture.planes), None, 0)
+    box = (region.x0, region.y0, region.x1, region.y1)
+    before = picture.rgb(box)
+    return restored(picture, box, before, paste(before, pastes, origin=(region.x0, region.y0)), len(pastes))
 
 
 def _small_faces(faces: list[Face], crop_size: int, min_face: float) -> int:

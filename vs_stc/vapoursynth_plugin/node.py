@@ -1,40 +1,37 @@
 """Builds the output clip without rendering a frame: nothing is read until a frame is asked for.
 
-- YUV -> RGB -> YUV per frame, from each frame's own ``_Matrix`` and ``_Range`` props (BT.709
-  where ``_Matrix`` is missing or 2, unspecified: such frames get ``STCAssumedMatrix=1``; limited
-  range where ``_Range`` is missing). The way back picks, per frame, a conversion clip built on
-  first use for that (matrix, range).
-- Scene cuts come from the ``_SceneChangePrev`` / ``_SceneChangeNext`` props of the frames each
-  request already brings: the plan (planning.py) needs only the cuts from ``2 * window - overlap - 1``
-  frames before a frame to ``window`` frames after it, never a scan of the clip.
+- Frames are read in their own format (``picture_of``): YUV by the colour rule (each frame's own
+  ``_Matrix`` and ``_Range``; where ``_Matrix`` is missing or 2, unspecified, the size rule's, and
+  the frame gets ``_Matrix`` and ``STCAssumedMatrix=1``; colour.py), and the restored frame is
+  written back into them (``colour.composite``), as the pipe and batch renders do: the surfaces give
+  the same samples.
+- Scene cuts (``cuts``: auto, props, off) come from the built-in detector (cuts.py, on the clip's
+  own luma) and the ``_SceneChangePrev`` / ``_SceneChangeNext`` props of the frames each request
+  already brings: the plan (planning.py) needs only the cuts from ``2 * window - overlap - 1``
+  frames before a frame to ``window`` frames after it (the detector two more before and one
+  after), never a scan of the clip.
 - Every output frame is served from the engine inside one ModifyFrame, whose input clips are the
-  source shifted in time (``window`` frames ahead, ``2 * window - overlap`` back), so that
-  VapourSynth prefetches every frame a request needs (no get_frame inside a callback). A frame's
-  windows read only frames within ``window - 1`` of it; the frames further back lend their props.
+  source shifted in time, so that VapourSynth prefetches every frame a request needs (no get_frame
+  inside a callback). A frame's windows read only frames within ``window - 1`` of it; the frames
+  further back lend their props and luma.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import vapoursynth as vs
 
-from ..engine import RandomAccessRestorer, SampleFormat, WindowRunner, tensor_to_planes
+from ..colour import Layout, Picture, YUVRule
+from ..cuts import RandomAccessCuts, rgb_luma, thumbnail
+from ..engine import RandomAccessRestorer, WindowRunner
 from ..engine.planning import cut_span
 from ..models import STCNet
 from ..options import RunOptions
+from ..restorer import RGB, rgb_planes, whole_frame
 
 core = vs.core
-
-ASSUMED_MATRIX = 1  # BT.709, for YUV frames whose _Matrix is missing or unspecified
-
-
-def sample_format(fmt: vs.VideoFormat) -> SampleFormat:
-    if fmt.sample_type == vs.FLOAT:
-        return SampleFormat.of(np.float16 if fmt.bits_per_sample == 16 else np.float32)
-    return SampleFormat.of(np.uint8 if fmt.bits_per_sample == 8 else np.uint16, fmt.bits_per_sample)
 
 
 def shifted(clip: vs.VideoNode, offset: int) -> vs.VideoNode:
@@ -51,65 +48,61 @@ def shifted(clip: vs.VideoNode, offset: int) -> vs.VideoNode:
     return clip[0] * -offset + clip[: n + offset]
 
 
+def picture_of(frame: vs.VideoFrame) -> Picture:
+    """The frame's planes (views) and their layout by the colour rule."""
+    fmt = frame.format
+    peak = None if fmt.sample_type == vs.FLOAT else float(2**fmt.bits_per_sample - 1)
+    planes = [np.asarray(frame[p]) for p in range(fmt.num_planes)]
+    if fmt.color_family == vs.RGB:
+        return Picture(planes, Layout("rgb", peak))
+    if fmt.color_family == vs.GRAY:  # gray is full range unless it says otherwise
+        return Picture(planes, Layout("gray", peak, full_range=frame.props.get("_Range", vs.RANGE_FULL) == vs.RANGE_FULL))
+    matrix, assumed = YUVRule().matrix_for(frame.props.get("_Matrix"), frame.width, frame.height)
+    full = frame.props.get("_Range", vs.RANGE_LIMITED) == vs.RANGE_FULL
+    return Picture(planes, Layout("yuv", peak, (fmt.subsampling_w, fmt.subsampling_h), matrix, full, assumed))
+
+
+def written(source: vs.VideoFrame, picture: Picture, planes: Sequence[np.ndarray] | None,
+            props: dict[str, object]) -> vs.VideoFrame:
+    """A copy of ``source`` holding ``planes`` (None: its own) and ``props``, and the matrix the
+    colour rule assumed for it."""
+    out = source.copy()
+    if planes is not None:
+        for p, plane in enumerate(planes):
+            np.copyto(np.asarray(out[p]), plane)
+    out.props.update(props)
+    if picture.layout.assumed_matrix:
+        out.props["_Matrix"] = picture.layout.matrix
+        out.props["STCAssumedMatrix"] = 1
+    return out
+
+
+def frame_thumbnail(frame: vs.VideoFrame) -> np.ndarray:
+    """The frame's small luma image for the cut detector: its own luma plane (YUV, gray), or BT.709
+    luma of its RGB."""
+    fmt = frame.format
+    peak = 1.0 if fmt.sample_type == vs.FLOAT else float(2**fmt.bits_per_sample - 1)
+    if fmt.color_family == vs.RGB:
+        return thumbnail(rgb_luma(*(np.asarray(frame[p]) for p in range(3))), peak)
+    return thumbnail(np.asarray(frame[0]), peak)
+
+
+class ShotStarts:
+    """Whether frame i starts a shot, by the ``cuts`` option: the detector, the props, or both."""
+
+    def __init__(self, cuts: str, length: int) -> None:
+        self.props, self.detector = cuts in ("auto", "props"), RandomAccessCuts(length) if cuts == "auto" else None
+
+    def __call__(self, i: int, frame_at: Callable[[int], vs.VideoFrame]) -> bool:
+        """``frame_at(j)``: frame j of the clip, for j from i - 2 to i + 1 (inside the clip)."""
+        if self.props and starts_shot(frame_at(i).props, frame_at(i - 1).props):
+            return True
+        return self.detector is not None and self.detector.starts_shot(i, lambda j: frame_thumbnail(frame_at(j)))
+
+
 def starts_shot(props: vs.FrameProps, previous: vs.FrameProps | None) -> bool:
     """Whether the frame with ``props`` starts a new shot (``previous``: the frame before's)."""
     return bool(props.get("_SceneChangePrev", 0)) or bool(previous is not None and previous.get("_SceneChangeNext", 0))
-
-
-def frame_matrix(props: vs.FrameProps) -> tuple[int, bool]:
-    """A YUV frame's matrix coefficients: its _Matrix, or BT.709 when missing or unspecified.
-    Returns (matrix, assumed)."""
-    matrix = int(props.get("_Matrix", 2))
-    return (ASSUMED_MATRIX, True) if matrix == 2 else (matrix, False)
-
-
-def full_range(props: vs.FrameProps) -> bool:
-    """Whether a YUV frame is full range: its _Range, limited when missing."""
-    return props.get("_Range", vs.RANGE_LIMITED) == vs.RANGE_FULL
-
-
-def with_matrix(clip: vs.VideoNode) -> vs.VideoNode:
-    """YUV frames whose _Matrix is missing or unspecified get BT.709 and STCAssumedMatrix=1; the
-    others pass unchanged. Per frame, when the frame is asked for."""
-
-    def fix(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
-        matrix, assumed = frame_matrix(f.props)
-        if not assumed:
-            return f
-        out = f.copy()
-        out.props["_Matrix"] = matrix
-        out.props["STCAssumedMatrix"] = 1
-        return out
-
-    return core.std.ModifyFrame(clip, clip, fix)
-
-
-def to_rgb(clip: vs.VideoNode) -> vs.VideoNode:
-    """YUV -> RGBS with each frame's own matrix and range (RGB clips pass through)."""
-    if clip.format.color_family == vs.RGB:
-        return clip
-    return core.resize.Bicubic(with_matrix(clip), format=vs.RGBS)
-
-
-def from_rgb(rgb: vs.VideoNode, original: vs.VideoNode) -> vs.VideoNode:
-    """Back to the original format, each frame with the matrix and range of ``original``'s frame
-    (BT.709 where that is unspecified), through a conversion clip made on first use per pair."""
-    if original.format.color_family == vs.RGB:
-        return rgb
-    conversions: dict[tuple[int, bool], vs.VideoNode] = {}
-    lock = threading.Lock()
-
-    def convert(n: int, f: vs.VideoFrame) -> vs.VideoNode:
-        matrix, full = frame_matrix(f.props)[0], full_range(f.props)
-        key = (matrix, full)
-        with lock:
-            if key not in conversions:
-                conversions[key] = core.resize.Bicubic(rgb, format=original.format.id, matrix=matrix,
-                                                       range_s="full" if full else "limited")
-            return conversions[key]
-
-    template = core.std.BlankClip(original, keep=True)  # FrameEval's output format, length and rate
-    return core.std.FrameEval(template, convert, prop_src=original, clip_src=rgb)
 
 
 def run_props(options: RunOptions) -> dict[str, object]:
@@ -124,33 +117,32 @@ def run_props(options: RunOptions) -> dict[str, object]:
     }
 
 
-def build(clip: vs.VideoNode, network: STCNet, options) -> vs.VideoNode:
-    """``options``: model, precision, window, overlap, keep_detail, keep_colours."""
-    rgb = to_rgb(clip)
-    fmt = sample_format(rgb.format)
-    runner = WindowRunner(network, fmt, options.engine_options())
-    length = rgb.num_frames
-    restorer = RandomAccessRestorer(runner, length, (rgb.height, rgb.width))
+def build(clip: vs.VideoNode, network: STCNet, options: RunOptions) -> vs.VideoNode:
+    """Aligned mode (the frames are face crops). Renders nothing."""
+    runner = WindowRunner(network, RGB, options.engine_options())
+    length = clip.num_frames
+    restorer = RandomAccessRestorer(runner, length, (clip.height, clip.width))
     first_cut, last_cut = cut_span(0, options.window, options.overlap)
-    back, ahead = 1 - first_cut, last_cut  # frames whose props decide the cuts: n - back .. n + ahead
-    clips = [rgb] + [shifted(rgb, d) for d in range(-back, ahead + 1)]
+    # Frames that decide the cuts: n - back .. n + ahead (their props, and the detector's neighbours).
+    back, ahead = 2 - first_cut, last_cut + 1
+    clips = [clip] + [shifted(clip, d) for d in range(-back, ahead + 1)]
+    shot_starts = ShotStarts(options.cuts, length)
     props = run_props(options)
 
     def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         by_index = {n + d: f[1 + d + back] for d in range(-back, ahead + 1)}
+        rgb: dict[int, np.ndarray] = {}
+
+        def rgb_of(i: int) -> np.ndarray:
+            if i not in rgb:
+                rgb[i] = picture_of(by_index[i]).rgb()
+            return rgb[i]
 
         def read(indices: Sequence[int]) -> list[list[np.ndarray]]:
-            return [[np.asarray(by_index[i][p]) for p in range(3)] for i in indices]
+            return [rgb_planes(rgb_of(i)) for i in indices]
 
-        def is_cut(i: int) -> bool:
-            return starts_shot(by_index[i].props, by_index[i - 1].props)
+        frame, windows = restorer.frame_and_windows(n, read, lambda i: shot_starts(i, by_index.__getitem__))
+        picture = picture_of(f[0])
+        return written(f[0], picture, whole_frame(picture, rgb_of(n), frame).planes, {**props, "STCWindows": windows})
 
-        restored, windows = restorer.frame_and_windows(n, read, is_cut)
-        out = f[0].copy()
-        tensor_to_planes(restored, fmt, out=[np.asarray(out[p]) for p in range(3)])
-        out.props.update(props)
-        out.props["STCWindows"] = windows
-        return out
-
-    restored = core.std.ModifyFrame(rgb, clips, serve)
-    return from_rgb(restored, clip)
+    return core.std.ModifyFrame(clip, clips, serve)
