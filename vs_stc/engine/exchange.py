@@ -18,7 +18,6 @@ one another.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
@@ -26,9 +25,6 @@ import numpy as np
 import torch
 
 from .resizing import resize_frames
-
-# Callers' planes are often read-only (VapourSynth input frames); we only ever read from them.
-warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
 
 Plane = Any  # np.ndarray, or a device array with __dlpack__ (CuPy)
 Frame = Sequence[Plane]
@@ -62,9 +58,8 @@ class SampleFormat:
 
 
 def plane_tensor(plane: Plane) -> torch.Tensor:
-    """A zero-copy tensor view of a plane: numpy via from_numpy, device arrays via DLPack."""
-    if isinstance(plane, np.ndarray):
-        return torch.from_numpy(plane)
+    """A zero-copy tensor view of a plane, numpy or device array alike, through DLPack (which takes
+    callers' read-only planes, such as VapourSynth's, without the warning from_numpy gives)."""
     return torch.from_dlpack(plane)
 
 
