@@ -8,7 +8,7 @@ pixels) and BT.601 below, limited range, as zimg and mpv guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -189,6 +189,27 @@ class Picture:
 
     def rgb(self, region: tuple[int, int, int, int] | None = None) -> np.ndarray:
         return to_rgb(list(self.planes), self.layout, region)
+
+    def reduced(self, factor: int) -> "Picture":
+        """The picture ``factor`` (a power of two) times smaller: block means of each plane (chroma
+        by what its subsampling leaves of the factor), the last rows and columns that do not fill a
+        block dropped. Pixel (x, y) of the result covers x * factor .. x * factor + factor - 1."""
+        if factor == 1:
+            return self
+        steps = [(factor, factor)]
+        subsampling = self.layout.subsampling
+        if self.layout.family == "yuv":
+            sx, sy = subsampling
+            steps.append((max(factor >> sx, 1), max(factor >> sy, 1)))
+            shift = factor.bit_length() - 1
+            subsampling = (max(sx - shift, 0), max(sy - shift, 0))
+        planes = []
+        for index, plane in enumerate(self.planes[:self.layout.colour_planes]):
+            fx, fy = steps[min(index, len(steps) - 1)]
+            h, w = plane.shape[0] // fy * fy, plane.shape[1] // fx * fx
+            blocks = plane[:h, :w].astype(np.float32).reshape(h // fy, fy, w // fx, fx)
+            planes.append(blocks.mean(axis=(1, 3)))
+        return Picture(planes, replace(self.layout, subsampling=subsampling))
 
 
 def rgb_pictures(frames: Iterable[np.ndarray], peak: float | None = 255.0) -> Iterator[Picture]:

@@ -35,6 +35,8 @@ from .restoring import block_context, restore_track
 from .types import Detector, Face
 
 BLOCK = 48
+DETECT_SIDE = 960  # pixels: frames are not detected smaller than this on their long side
+SMALLEST_BOX = 16  # pixels: RetinaFace's smallest anchors
 CROPS = SampleFormat.of(np.float32)  # aligned crops reach the engine as float RGB in [0, 1]
 
 
@@ -131,10 +133,13 @@ class FaceStreamRestorer:
             block_start = end
 
     def _faces(self, n: int, picture: Picture) -> list[Face]:
-        """The faces of frame n, detected once (``detections`` keeps them across calls)."""
+        """The faces of frame n, detected once (``detections`` keeps them across calls), at the
+        reduced size ``detection_factor`` allows."""
         faces = self.detections.get(n) if self.detections is not None else None
         if faces is None:
-            faces = next(detect_frames(self.detector, [picture.rgb()], batch=1))
+            factor = detection_factor(picture.size, self.min_face)
+            found = next(detect_frames(self.detector, [picture.reduced(factor).rgb()], max_side=None, batch=1))
+            faces = [face.scaled(factor) for face in found] if factor > 1 else found
             if self.detections is not None:
                 self.detections.put(n, faces)
         return faces
@@ -159,6 +164,18 @@ class FaceStreamRestorer:
                 self.counts.frames_with_faces += 1
                 self.counts.faces += result.faces
             yield result
+
+
+def detection_factor(size: tuple[int, int], min_face: float) -> int:
+    """How many times smaller than the frame faces are detected: the largest power of two that
+    leaves the frame's long side at least DETECT_SIDE pixels and a face of ``min_face`` (an aligned
+    crop spanning that many frame pixels, a box of about 0.6 of it) at least SMALLEST_BOX pixels,
+    which RetinaFace still finds. 1080p and 4K at the default min_face (64): 2."""
+    limit = min(max(size) / DETECT_SIDE, 0.6 * max(min_face, 1) / SMALLEST_BOX)
+    factor = 1
+    while factor * 2 <= limit:
+        factor *= 2
+    return factor
 
 
 def aligned_crop(picture: Picture, alignment: Alignment) -> np.ndarray:
