@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -102,7 +101,8 @@ def main() -> None:
             script = folder / "clip.vpy"
             script.write_text(VPY.format(width=height * 16 // 9, height=height, length=arguments.frames, raw=str(raw)))
             vapoursynth = measured([str(venv / "vspipe"), str(script), "--"], stdout=subprocess.DEVNULL)
-            print(f"| {height * 16 // 9} x {height}, {arguments.frames} frames | {ffmpeg[0]:.1f} s, {ffmpeg[1]:.2f} GiB "
+            print(f"| {height * 16 // 9} x {height}, {arguments.frames} frames "
+                  f"| {ffmpeg[0]:.1f} s, {ffmpeg[1]:.2f} GiB "
                   f"| {batch[0]:.1f} s, {batch[1]:.2f} GiB | {vapoursynth[0]:.1f} s, {vapoursynth[1]:.2f} GiB "
                   f"| {batch[0] / ffmpeg[0]:.1f}x | {vapoursynth[0] / batch[0]:.2f}x |", flush=True)
 

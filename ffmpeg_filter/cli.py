@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     stream_group.add_argument("--rate", help="raw input: frame rate, e.g. 25 or 30000/1001")
     stream_group.add_argument("--output-pix-fmt", help="output pixel format (default: the input's)")
     stream_group.add_argument("--matrix", choices=sorted(MATRICES),
-                              help="YUV matrix of the input (containers such as NUT carry none; default: BT.709 above 1024 x "
-                                   "576, BT.601 below)")
+                              help="YUV matrix of the input (containers such as NUT carry none; default: BT.709 "
+                                   "above 1024 x 576, BT.601 below)")
     stream_group.add_argument("--range", choices=RANGES, help="YUV range of the input (default: limited)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser

@@ -28,8 +28,8 @@ def render_on_cluster(args: argparse.Namespace) -> int:
     options = dataclasses.replace(options, precision=args.precision or options.precision)
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_cluster_batch(args.inputs, args.output, options, encoder, address=args.ray or None,
-                                device=args.device, threads=args.ray_threads, overwrite=args.overwrite, compare=args.compare,
-                                compare_frame=args.compare_frame, quiet=args.quiet,
+                                device=args.device, threads=args.ray_threads, overwrite=args.overwrite,
+                                compare=args.compare, compare_frame=args.compare_frame, quiet=args.quiet,
                                 allow_partial=args.allow_partial, resume=args.resume)
     print(summary(results))
     return 1 if any(r.error for r in results) else 0

@@ -107,8 +107,8 @@ def run_cluster_batch(
 ) -> list[Result]:
     """``run_batch`` on a Ray cluster: the same outputs and summary. ``device``: --device as given
     (None: a GPU per worker where the cluster has GPUs). ``threads``: PyTorch threads per CPU worker
-    (None: a local render's here, which makes every file identical to a local render). ``resume``: keep finished outputs and the
-    parts of unfinished ones. ``on_unit(unit, actors)`` follows each stored unit."""
+    (None: a local render's here, which makes every file identical to a local render). ``resume``:
+    keep finished outputs and the parts of unfinished ones. ``on_unit(unit, actors)`` follows each stored unit."""
     from tqdm import tqdm
 
     if resume and overwrite:
