@@ -101,6 +101,7 @@ LOSSLESS_CODECS = {"rawvideo", "ffv1", "ffvhuff", "huffyuv", "utvideo", "magicyu
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.getsignal(signal.SIGINT)
     try:
         return run(args)
     except OptionError as error:
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     except STCError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    finally:  # a caller's own Ctrl-C handling comes back (main runs in process too)
+        signal.signal(signal.SIGINT, previous)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -201,3 +201,17 @@ def test_non_square_video_is_refused_before_anything_is_written(model_args):
     result = run_filter(["restore", *model_args], wide)
     assert result.returncode == 2 and result.stdout == b""
     assert b"frames are 96x64, but the model works on square aligned face crops" in result.stderr
+
+
+def test_main_in_process_gives_back_the_callers_ctrl_c_handler():
+    from ffmpeg_filter.cli import main
+
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGINT, mine)
+    try:
+        assert main(["restore", "--window", "3", "--model", "tiny-bfvr"]) == 2
+        assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, previous)

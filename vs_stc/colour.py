@@ -13,6 +13,8 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .errors import InputError
+
 # ITU-T H.273 matrix coefficients (VapourSynth's _Matrix, FFmpeg's AVColorSpace) by name.
 MATRICES = {"709": 1, "fcc": 4, "470bg": 5, "601": 6, "170m": 6, "240m": 7, "2020": 9}
 UNSPECIFIED = 2
@@ -72,7 +74,7 @@ class Layout:
 
     def __post_init__(self) -> None:
         if self.family == "yuv" and self.matrix not in KR_KB:
-            raise ValueError(f"YUV matrix {self.matrix} (H.273) is not one vs-stc converts; convert the clip to RGB "
+            raise InputError(f"YUV matrix {self.matrix} (H.273) is not one vs-stc converts; convert the clip to RGB "
                              f"first, or give a matrix ({', '.join(MATRICES)})")
 
     @property
