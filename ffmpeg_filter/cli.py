@@ -25,6 +25,7 @@ from vs_stc.colour import MATRICES, RANGES, YUVRule
 from vs_stc.errors import EXIT_USAGE, InputError, OptionError, STCError
 from vs_stc.options import CommandLineParser, add_arguments, flag_spelling, from_arguments
 from vs_stc.restorer import load_restorer
+from vs_stc.runtime import runtime
 from vs_stc.transcode import VideoEncoding, transcode
 
 from .sniff import open_input
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     previous = signal.getsignal(signal.SIGINT)
     try:
-        return run(args)
+        with runtime():
+            return run(args)
     except OptionError as error:
         print(f"{PROGRAM}: error: {error.spelled(flag_spelling)}", file=sys.stderr)
         return EXIT_USAGE

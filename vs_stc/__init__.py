@@ -12,9 +12,10 @@ from .errors import (
     UnknownModelError,
 )
 from .loading import load_model
+from .runtime import runtime
 
 __all__ = [
-    "load_model", "restore", "deflicker", "STCError", "OptionError", "UnknownModelError", "CheckpointError",
+    "load_model", "runtime", "restore", "deflicker", "STCError", "OptionError", "UnknownModelError", "CheckpointError",
     "DownloadError", "InputError", "OutputError", "ConfigError", "PluginBuildError",
 ]
 

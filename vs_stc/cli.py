@@ -10,6 +10,7 @@ from pathlib import Path
 from . import weights
 from .errors import EXIT_USAGE, DownloadError, OptionError, STCError
 from .options import CommandLineParser, add_arguments, flag_spelling, from_arguments, given_options, resolve
+from .runtime import runtime
 
 
 def _weights_list(args: argparse.Namespace) -> int:
@@ -258,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with runtime():
+            return args.run(args)
     except OptionError as error:
         print(f"stc: error: {error.spelled(flag_spelling)}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,6 +1,7 @@
 """The engine owns the devices: every model run on a device goes through that device's one worker
 thread, in the order the runs were asked for, and PyTorch's intra-op threads are set once, from the
-cores this process may use.
+cores this process may use; ``release`` (what ``vs_stc.runtime()`` does on exit) ends the threads and
+gives PyTorch its thread count back.
 
 Why a thread and not only a lock: PyTorch's CPU kernels run on an OpenMP team that belongs to the
 OS thread calling them, with its own per-thread scratch state. Model runs called from several
@@ -43,19 +44,19 @@ def intra_op_threads() -> int:
     return max(1, min(torch.get_num_threads(), usable_cores()))
 
 
-_configured = False
+_configured: int | None = None  # PyTorch's thread count before the engine set it; None: not set
 _configure_lock = threading.Lock()
 
 
 def configure_threads() -> int:
-    """Sets PyTorch's intra-op threads once per process (see ``intra_op_threads``) and returns them.
-    With OMP_NUM_THREADS or MKL_NUM_THREADS set, PyTorch already follows them: nothing changes."""
+    """Sets PyTorch's intra-op threads once (until ``release``; see ``intra_op_threads``) and returns
+    them. With OMP_NUM_THREADS or MKL_NUM_THREADS set, PyTorch already follows them: nothing changes."""
     global _configured
     with _configure_lock:
-        if not _configured:
+        if _configured is None:
+            _configured = torch.get_num_threads()
             if not any(os.environ.get(name) for name in THREAD_VARIABLES):
                 torch.set_num_threads(intra_op_threads())
-            _configured = True
         return torch.get_num_threads()
 
 
@@ -63,7 +64,7 @@ class DeviceWorker:
     """One daemon thread that runs every call given to it, one at a time, in the order given."""
 
     def __init__(self, name: str) -> None:
-        self._queue: queue.SimpleQueue[tuple[Future, Callable, tuple]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Future, Callable, tuple] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=f"stc-{name}", daemon=True)
         self._thread.start()
 
@@ -76,9 +77,14 @@ class DeviceWorker:
         self._queue.put((future, function, args))
         return future.result()
 
+    def stop(self) -> None:
+        """Ends the thread once the calls given before have run."""
+        self._queue.put(None)
+        self._thread.join()
+
     def _serve(self) -> None:
-        while True:
-            future, function, args = self._queue.get()
+        while (item := self._queue.get()) is not None:
+            future, function, args = item
             try:
                 future.set_result(function(*args))
             except BaseException as error:  # handed to the caller, who raises it
@@ -100,6 +106,21 @@ def worker_for(device: torch.device) -> DeviceWorker:
                 configure_threads()
             worker = _workers[device] = DeviceWorker(str(device))
         return worker
+
+
+def release() -> None:
+    """Gives back what the engine took from the process: every device worker thread ends, and
+    PyTorch's thread count is what it was before the engine set it. A later model run starts over."""
+    global _configured
+    with _workers_lock:
+        workers = list(_workers.values())
+        _workers.clear()
+    for worker in workers:
+        worker.stop()
+    with _configure_lock:
+        if _configured is not None:
+            torch.set_num_threads(_configured)
+            _configured = None
 
 
 @contextmanager

@@ -1,0 +1,53 @@
+"""Importing vs_stc changes nothing in the process, and what a render takes (the engine's device
+threads, PyTorch's thread count, a Ctrl-C handler) is given back when its runtime closes: the batch
+render's and the pipe's ``main``, and a VapourSynth render inside ``with vs_stc.runtime()``."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import warnings
+
+import torch
+import vapoursynth as vs
+
+import vs_stc
+from ffmpeg_filter.cli import main as stc_ffmpeg
+from vs_stc.cli import main as stc
+from vs_stc.evaluation.video_io import write_video
+from vs_stc.training.portraits import held_out_clip
+
+
+def process_state() -> tuple:
+    ours = sorted(t.name for t in threading.enumerate() if t.name.startswith("stc-"))
+    return torch.get_num_threads(), signal.getsignal(signal.SIGINT), list(warnings.filters), ours
+
+
+def test_importing_vs_stc_changes_nothing():
+    probe = ("import signal, threading, warnings, torch; before = (torch.get_num_threads(), "
+             "signal.getsignal(signal.SIGINT), list(warnings.filters), threading.active_count()); import vs_stc; "
+             "after = (torch.get_num_threads(), signal.getsignal(signal.SIGINT), list(warnings.filters), "
+             "threading.active_count()); print(before == after)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "True", result.stderr
+
+
+def render_on_every_surface(folder, model: str) -> None:
+    aligned = ["--model", model, "--faces", "aligned", "--window", "4", "--overlap", "2", "--quiet"]
+    assert stc(["restore", str(folder / "clip.mkv"), "-o", str(folder / "out.mkv"), "--overwrite", *aligned]) == 0
+    assert stc_ffmpeg(["restore", "--window", "3", "--model", model]) == 2  # refused before any input is read
+    blank = vs.core.std.BlankClip(format=vs.RGB24, width=64, height=64, length=6)
+    with vs_stc.runtime():
+        frames = list(vs_stc.restore(blank, model=model, faces="aligned", window=4, overlap=2).frames())
+        assert any(t.name.startswith("stc-") for t in threading.enumerate())  # the engine's worker ran
+    assert len(frames) == 6
+
+
+def test_renders_give_back_what_they_took(tmp_path, bundled_bfvr):
+    write_video(held_out_clip(seed=2, frames=6, size=64), tmp_path / "clip.mkv")
+    render_on_every_surface(tmp_path, bundled_bfvr)  # third-party modules import lazily (scipy's, sympy's filters)
+    before = process_state()
+    render_on_every_surface(tmp_path, bundled_bfvr)
+    assert process_state() == before

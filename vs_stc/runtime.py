@@ -1,0 +1,24 @@
+"""What a surface owns for its lifetime, given back when it ends.
+
+``with vs_stc.runtime(): ...`` (the command lines' ``main`` run in one): the device worker threads
+the engine starts end, and PyTorch's thread count, which the engine sets from the cores this
+process may use, is what it was before. Importing vs_stc changes nothing in the process. Not given
+back: glibc's mmap threshold, which the CPU forward pass fixes at the value its adaptive rule
+settles on (models/temporal_chunks.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .engine.device import release
+
+
+@contextmanager
+def runtime() -> Iterator[None]:
+    """Runs the block; afterwards the engine's threads are gone and PyTorch's thread count restored."""
+    try:
+        yield
+    finally:
+        release()
