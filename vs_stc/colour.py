@@ -4,6 +4,11 @@ A frame's own tags win (VapourSynth's ``_Matrix`` / ``_Range``, the container's 
 an explicit choice (the pipe's ``--matrix`` / ``--range``, for containers such as NUT that carry no
 tags) wins over both. An untagged frame is BT.709 at HD sizes (wider than 1024 or taller than 576
 pixels) and BT.601 below, limited range, as zimg and mpv guess.
+
+And the one way frames cross between their own format and RGB, for every surface: a ``Picture`` is a
+frame's planes with their ``Layout``; ``to_rgb`` reads any region of it as float RGB (chroma repeated
+over the pixels it covers), and ``composite`` writes an RGB change back into the planes, leaving every
+sample none of whose pixels changed exactly as it was. ``Restored`` is what the restorers give back.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import vapoursynth as vs
 
 from ..engine.cache import WindowCache
 from ..faces import load_detector
+from ..faces.restoring import block_context
 from ..faces.stream import BLOCK, DetectionCache, FaceStreamRestorer
 from ..models import STCNet
 from .node import ShotStarts, picture_of, run_props, shifted, written
@@ -59,7 +60,7 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
     detector, _reason = load_detector(options.detector, options.device)
     engine = options.engine_options()
     detections = DetectionCache()
-    before, after = FaceStreamRestorer(network, engine, detector, "").context()
+    before, after = block_context(engine.window, engine.overlap)
     length = clip.num_frames
     # The detector judges frame i from frames i - 2 .. i + 1: two more before the context, one after.
     clips = [clip] + block_clips(clip, block, before + 2, after + 1)
