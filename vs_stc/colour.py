@@ -159,7 +159,8 @@ def composite(planes: list[np.ndarray], layout: Layout, region: tuple[int, int, 
     h, w = mask.shape
     if sx or sy:
         mask = mask.reshape(h >> sy, 1 << sy, w >> sx, 1 << sx).any(axis=(1, 3))
-    for plane, change in ((out[1], (delta[..., 2] - dy) / (2 * (1 - kb))), (out[2], (delta[..., 0] - dy) / (2 * (1 - kr)))):
+    chroma = ((out[1], (delta[..., 2] - dy) / (2 * (1 - kb))), (out[2], (delta[..., 0] - dy) / (2 * (1 - kr))))
+    for plane, change in chroma:
         change = np.pad(change, pad, mode="edge")
         if sx or sy:
             change = change.reshape(h >> sy, 1 << sy, w >> sx, 1 << sx).mean(axis=(1, 3))

@@ -20,6 +20,7 @@ from .av_frames import frame_thumbnail, from_restored, output_pix_fmt, picture_o
 from .colour import Picture, YUVRule
 from .cuts import StreamCuts
 from .errors import InputError
+from .faces.stream import FaceStreamRestorer
 from .restorer import StreamRestorer
 
 COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
@@ -59,15 +60,16 @@ def keep_description(source_stream: av.video.stream.VideoStream, target_stream: 
 def transcode(
     source: av.container.InputContainer,
     sink: av.container.OutputContainer,
-    restore: StreamRestorer,
+    restore: StreamRestorer | FaceStreamRestorer,
     encoding: VideoEncoding,
     on_frame: Callable[[int, av.VideoFrame, av.VideoFrame], None] = lambda n, source, restored: None,
     should_stop: Callable[[], bool] = lambda: False,
     rule: YUVRule = YUVRule(),
 ) -> Outcome:
-    """Runs the whole input through, reading and writing YUV by the colour ``rule``. Input that ends early (a cut-off stream) or a stop request
-    ends reading: every frame decoded so far is still restored and written, and the outcome says
-    why reading stopped. ``on_frame(count, source_frame, restored_frame)`` follows each frame out."""
+    """Runs the whole input through, reading and writing YUV by the colour ``rule``. Input that ends
+    early (a cut-off stream) or a stop request ends reading: every frame decoded so far is still
+    restored and written, and the outcome says why reading stopped. ``on_frame(count,
+    source_frame, restored_frame)`` follows each frame out."""
     if not source.streams.video:
         raise InputError("the input has no video stream")
     video_in = source.streams.video[0]

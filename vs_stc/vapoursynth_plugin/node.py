@@ -56,7 +56,8 @@ def picture_of(frame: vs.VideoFrame) -> Picture:
     if fmt.color_family == vs.RGB:
         return Picture(planes, Layout("rgb", peak))
     if fmt.color_family == vs.GRAY:  # gray is full range unless it says otherwise
-        return Picture(planes, Layout("gray", peak, full_range=frame.props.get("_Range", vs.RANGE_FULL) == vs.RANGE_FULL))
+        full = frame.props.get("_Range", vs.RANGE_FULL) == vs.RANGE_FULL
+        return Picture(planes, Layout("gray", peak, full_range=full))
     matrix, assumed = YUVRule().matrix_for(frame.props.get("_Matrix"), frame.width, frame.height)
     full = frame.props.get("_Range", vs.RANGE_LIMITED) == vs.RANGE_FULL
     return Picture(planes, Layout("yuv", peak, (fmt.subsampling_w, fmt.subsampling_h), matrix, full, assumed))
