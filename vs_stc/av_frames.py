@@ -59,15 +59,15 @@ def frame_thumbnail(frame: av.VideoFrame) -> np.ndarray:
     return thumbnail(rgb_luma(rgb[..., 0], rgb[..., 1], rgb[..., 2]), sample_format(working).peak)
 
 
-# Face mode reads frames in their own format (colour.Picture). Formats whose colour components do
-# not each lie on a plane of their own are read through the planar YUV format of their subsampling
-# and depth (an exact rearrangement), or as packed RGB.
+# The restorers read frames in their own format (colour.Picture). Formats whose colour components
+# do not each lie on a plane of their own are read through the planar YUV format of their
+# subsampling and depth (an exact rearrangement), or as packed RGB.
 PLANAR_YUV = {(0, 0): "yuv444p", (1, 0): "yuv422p", (1, 1): "yuv420p", (0, 1): "yuv440p", (2, 0): "yuv411p",
               (2, 2): "yuv410p"}
 
 
 def picture_format(fmt: av.VideoFormat) -> str:
-    """The format face mode reads and writes a frame of ``fmt`` in (see above)."""
+    """The format the restorers read and write a frame of ``fmt`` in (see above)."""
     alpha = any(c.is_alpha for c in fmt.components)
     own_planes = len({c.plane for c in fmt.components}) == len(fmt.components)
     if fmt.is_rgb or fmt.has_palette or fmt.is_bit_stream or fmt.is_bayer or (alpha and not own_planes):
@@ -83,8 +83,8 @@ def picture_format(fmt: av.VideoFormat) -> str:
 
 
 def picture_of(frame: av.VideoFrame, rule: YUVRule = YUVRule()) -> Picture:
-    """The frame as face mode reads it: its planes (views) in ``picture_format`` and their layout by
-    the colour ``rule``."""
+    """The frame as the restorers read it: its planes (views) in ``picture_format`` and their layout
+    by the colour ``rule``."""
     name = picture_format(frame.format)
     if name in PACKED_RGB:
         rgb = frame.to_ndarray(format=name)
