@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import av
 import numpy as np
@@ -20,8 +20,10 @@ from .av_frames import frame_thumbnail, from_restored, output_pix_fmt, picture_o
 from .colour import Picture, YUVRule
 from .cuts import StreamCuts
 from .errors import InputError
-from .faces.stream import FaceStreamRestorer
 from .restorer import StreamRestorer
+
+if TYPE_CHECKING:
+    from .faces.stream import FaceStreamRestorer
 
 COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
 
