@@ -9,10 +9,10 @@ test: setup
 demo: setup
 	.venv/bin/stc demo
 
-# Long: about 15 minutes for the model, 20 for the engine, 8 for the bundled models, then the slow tests, on 2 cores.
+# Long: about 15 minutes for the model, 20 for the engine, 8 for the bundled models, on 2 cores.
 bench: setup
 	cd benchmarks && ../.venv/bin/python model_memory_and_speed.py && ../.venv/bin/python engine_overhead.py \
 		&& ../.venv/bin/python bundled_models.py && ../.venv/bin/python face_overhead.py \
 		&& ../.venv/bin/python real_footage.py && ../.venv/bin/python vs_threads.py \
 		&& ../.venv/bin/python neighbour_load.py && ../.venv/bin/python precision_auto.py \
-		&& ../.venv/bin/python ray_batch.py && ../.venv/bin/python model_memory.py && cd .. && .venv/bin/python -m pytest -m slow
+		&& ../.venv/bin/python ray_batch.py && ../.venv/bin/python model_memory.py
