@@ -109,16 +109,18 @@ def from_restored(result: Restored, template: av.VideoFrame, pix_fmt: str, rule:
                   ) -> av.VideoFrame:
     """A restored frame in ``pix_fmt``: the template itself where nothing changed, else the planes
     in the template's picture format, converted to ``pix_fmt`` (by the colour rule) when it differs."""
-    if result.changed is None:
+    if result.region is None:
         return template if template.format.name == pix_fmt else _converted(template, template, pix_fmt, rule)
     name = picture_format(template.format)
     if name in PACKED_RGB:
         frame = av.VideoFrame.from_ndarray(np.stack(result.planes, axis=-1), format=name)
     else:
         frame = av.VideoFrame(template.width, template.height, name)
-        for plane, samples in zip(frame.planes, result.planes):
-            target = np.frombuffer(plane, samples.dtype).reshape(plane.height, -1)[:, :plane.width]
+        targets = [np.frombuffer(plane, samples.dtype).reshape(plane.height, -1)[:, :plane.width]
+                   for plane, samples in zip(frame.planes, result.source)]
+        for target, samples in zip(targets, result.source):
             target[:] = samples
+        result.write_patches(targets)
     frame.colorspace, frame.color_range = template.colorspace, template.color_range
     return frame if name == pix_fmt else _converted(frame, template, pix_fmt, rule)
 

@@ -14,8 +14,9 @@ sample none of whose pixels changed exactly as it was. ``Restored`` is what the 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
+import cv2
 import numpy as np
 
 from .errors import InputError
@@ -109,72 +110,128 @@ def to_rgb(planes: list[np.ndarray], layout: Layout, region: tuple[int, int, int
     float32 (h, w, 3) in [0, 1]: chroma repeated over the pixels it covers, no interpolation."""
     height, width = planes[0].shape
     x0, y0, x1, y1 = region or (0, 0, width, height)
-    luma = planes[0][y0:y1, x0:x1].astype(np.float32)
     if layout.family == "rgb":
-        rgb = np.stack([luma] + [p[y0:y1, x0:x1].astype(np.float32) for p in planes[1:3]], axis=-1)
-        return rgb / np.float32(layout.peak) if layout.peak is not None else rgb
+        rgb = _interleaved([p[y0:y1, x0:x1] for p in planes[:3]])
+        return np.divide(rgb, np.float32(layout.peak), out=rgb) if layout.peak is not None else rgb
     offset, luma_scale, chroma_scale = layout.scales()
-    y = (luma - np.float32(offset)) / np.float32(luma_scale)
+    luma = planes[0][y0:y1, x0:x1]
     if layout.family == "gray":
-        return np.clip(np.repeat(y[..., None], 3, axis=2), 0, 1)
+        gray = _interleaved([luma] * 3)
+        return _clipped(np.divide(np.subtract(gray, np.float32(offset), out=gray), np.float32(luma_scale), out=gray))
     sx, sy = layout.subsampling
-    middle = np.float32(layout.chroma_middle())
-    cb, cr = ((_upsampled(p[y0 >> sy:-(-y1 >> sy), x0 >> sx:-(-x1 >> sx)], sx, sy)[:y1 - y0, :x1 - x0]
-               .astype(np.float32) - middle) / np.float32(chroma_scale) for p in planes[1:3])
+    cb, cr = (_upsampled(p[y0 >> sy:-(-y1 >> sy), x0 >> sx:-(-x1 >> sx)], sx, sy)[:y1 - y0, :x1 - x0]
+              for p in planes[1:3])
     kr, kb = KR_KB[layout.matrix]
-    red = y + np.float32(2 * (1 - kr)) * cr
-    blue = y + np.float32(2 * (1 - kb)) * cb
-    green = (y - np.float32(kr) * red - np.float32(kb) * blue) / np.float32(1 - kr - kb)
-    return np.clip(np.stack([red, green, blue], axis=-1), 0, 1)
+    g = 1 - kr - kb
+    to_red, to_blue = 2 * (1 - kr), 2 * (1 - kb)
+    from_cb, from_cr = -kb * to_blue / g, -kr * to_red / g  # green = y + from_cb * cb + from_cr * cr
+    ly, lc, middle = 1 / luma_scale, 1 / chroma_scale, layout.chroma_middle()
+    matrix = np.array([[ly, 0, to_red * lc, -offset * ly - to_red * lc * middle],
+                       [ly, from_cb * lc, from_cr * lc, -offset * ly - (from_cb + from_cr) * lc * middle],
+                       [ly, to_blue * lc, 0, -offset * ly - to_blue * lc * middle]])
+    return _clipped(cv2.transform(_interleaved([luma, cb, cr]), matrix))
+
+
+def _native(samples: np.ndarray) -> np.ndarray:
+    """Samples OpenCV takes: unsigned integers as they are, other types as float32; contiguous
+    rows (OpenCV takes rows with a stride, not strided columns)."""
+    dtype = samples.dtype if samples.dtype in (np.uint8, np.uint16) else np.float32
+    return np.ascontiguousarray(samples, dtype=dtype)
+
+
+def _interleaved(planes: list[np.ndarray]) -> np.ndarray:
+    """(h, w, 3) float32 of three equal-sized planes (interleaved in their own type, then widened:
+    several times faster than interleaving floats)."""
+    return cv2.merge([_native(p) for p in planes]).astype(np.float32, copy=False)
+
+
+def _float(samples: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def _clipped(rgb: np.ndarray) -> np.ndarray:
+    np.maximum(rgb, 0, out=rgb)
+    return np.minimum(rgb, 1, out=rgb)
 
 
 def _upsampled(plane: np.ndarray, sx: int, sy: int) -> np.ndarray:
-    return np.repeat(np.repeat(plane, 1 << sy, axis=0), 1 << sx, axis=1) if sx or sy else plane
+    """Each sample repeated over the 2**sx x 2**sy pixels it covers."""
+    if not (sx or sy):
+        return plane
+    plane = _native(plane)
+    return cv2.resize(plane, (plane.shape[1] << sx, plane.shape[0] << sy), interpolation=cv2.INTER_NEAREST)
 
 
-def composite(planes: list[np.ndarray], layout: Layout, region: tuple[int, int, int, int], before: np.ndarray,
-              after: np.ndarray) -> list[np.ndarray]:
-    """The frame's planes with the change ``after - before`` (RGB float32 (h, w, 3) in [0, 1], from
-    ``to_rgb`` of ``region``) written into their own format: RGB directly, YUV as the luma and
-    chroma of the change (chroma the mean over the pixels a sample covers). Samples none of whose
-    pixels changed keep their exact values; the planes given are not modified."""
+def _block_means(plane: np.ndarray, fx: int, fy: int) -> np.ndarray:
+    """float32 means of the fx x fy blocks of ``plane`` (its shape a multiple of them)."""
+    if fx == fy == 1:
+        return plane
+    return cv2.resize(plane, (plane.shape[1] // fx, plane.shape[0] // fy), interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True, eq=False)
+class Patch:
+    """New samples for a rectangle of one plane: ``samples`` at (x0, y0) of plane ``plane``."""
+
+    plane: int
+    x0: int
+    y0: int
+    samples: np.ndarray
+
+    def write(self, planes: Sequence[np.ndarray] | Mapping[int, np.ndarray]) -> None:
+        height, width = self.samples.shape[:2]
+        planes[self.plane][self.y0:self.y0 + height, self.x0:self.x0 + width] = self.samples
+
+
+def composite(planes: Sequence[np.ndarray], layout: Layout, region: tuple[int, int, int, int], before: np.ndarray,
+              after: np.ndarray) -> tuple[list[Patch], np.ndarray]:
+    """(the patches that write the change ``after - before`` into the frame's planes in their own
+    format, the (h, w) pixels of ``region`` whose RGB changed). ``before``, ``after``: RGB float32
+    (h, w, 3) in [0, 1], ``before`` from ``to_rgb`` of ``region``. RGB is written directly, YUV as
+    the luma and chroma of the change (chroma the mean over the pixels a sample covers). Samples
+    none of whose pixels changed keep their exact values; the planes given are not modified."""
     x0, y0, x1, y1 = region
-    delta = after.astype(np.float64) - before.astype(np.float64)
-    changed = (after != before).any(axis=2)
-    out = [p.copy() for p in planes]
+    delta = np.subtract(after, before, dtype=np.float32)
+    nonzero = delta != 0
+    changed = nonzero[..., 0] | nonzero[..., 1] | nonzero[..., 2]
+
+    def patch(index: int, x: int, y: int, change: np.ndarray, mask: np.ndarray) -> Patch:
+        samples = np.array(planes[index][y:y + mask.shape[0], x:x + mask.shape[1]])
+        _add(samples, change, mask, layout.peak)
+        return Patch(index, x, y, samples)
+
     if layout.family == "rgb":
-        for c in range(3):
-            _add(out[c][y0:y1, x0:x1], delta[..., c] * (layout.peak or 1.0), changed, layout.peak)
-        return out
+        return [patch(c, x0, y0, delta[..., c] * np.float32(layout.peak or 1.0), changed) for c in range(3)], changed
     kr, kb = KR_KB.get(layout.matrix, KR_KB[1])
-    dy = kr * delta[..., 0] + (1 - kr - kb) * delta[..., 1] + kb * delta[..., 2]
+    g = 1 - kr - kb
     _, luma_scale, chroma_scale = layout.scales()
-    _add(out[0][y0:y1, x0:x1], dy * luma_scale, changed, layout.peak)
+    luma_row = [luma_scale * kr, luma_scale * g, luma_scale * kb]
     if layout.family == "gray":
-        return out
+        return [patch(0, x0, y0, cv2.transform(delta, np.array([luma_row])), changed)], changed
+    cb_row = [chroma_scale * c / (2 * (1 - kb)) for c in (-kr, -g, 1 - kb)]
+    cr_row = [chroma_scale * c / (2 * (1 - kr)) for c in (1 - kr, -g, -kb)]
+    change = cv2.transform(delta, np.array([luma_row, cb_row, cr_row]))
+    patches = [patch(0, x0, y0, np.ascontiguousarray(change[..., 0]), changed)]
     sx, sy = layout.subsampling
+    fx, fy = 1 << sx, 1 << sy
     # A region ending on an odd frame edge: pad to whole chroma samples (edge values, not changed).
-    pad = ((0, -changed.shape[0] % (1 << sy)), (0, -changed.shape[1] % (1 << sx)))
+    pad = ((0, -changed.shape[0] % fy), (0, -changed.shape[1] % fx))
     mask = np.pad(changed, pad)
-    h, w = mask.shape
-    if sx or sy:
-        mask = mask.reshape(h >> sy, 1 << sy, w >> sx, 1 << sx).any(axis=(1, 3))
-    chroma = ((out[1], (delta[..., 2] - dy) / (2 * (1 - kb))), (out[2], (delta[..., 0] - dy) / (2 * (1 - kr))))
-    for plane, change in chroma:
-        change = np.pad(change, pad, mode="edge")
-        if sx or sy:
-            change = change.reshape(h >> sy, 1 << sy, w >> sx, 1 << sx).mean(axis=(1, 3))
-        _add(plane[y0 >> sy:(y0 >> sy) + (h >> sy), x0 >> sx:(x0 >> sx) + (w >> sx)], change * chroma_scale, mask,
-             layout.peak)
-    return out
+    mask = np.logical_or.reduce([mask[i::fy, j::fx] for i in range(fy) for j in range(fx)])
+    for index in (1, 2):
+        samples = _block_means(np.pad(change[..., index], pad, mode="edge"), fx, fy)
+        patches.append(patch(index, x0 >> sx, y0 >> sy, samples, mask))
+    return patches, changed
 
 
 def _add(target: np.ndarray, change: np.ndarray, mask: np.ndarray, peak: float | None) -> None:
-    new = target.astype(np.float64) + change
+    new = target.astype(np.float32)
+    new += change
     if peak is not None:
         np.rint(new, out=new)
-        np.clip(new, 0, peak, out=new)
-    np.copyto(target, new.astype(target.dtype), where=mask)
+        np.maximum(new, 0, out=new)
+        np.minimum(new, np.float32(peak), out=new)
+    np.copyto(target, new, where=mask, casting="unsafe")
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,8 +272,7 @@ class Picture:
         for index, plane in enumerate(self.planes[:self.layout.colour_planes]):
             fx, fy = steps[min(index, len(steps) - 1)]
             h, w = plane.shape[0] // fy * fy, plane.shape[1] // fx * fx
-            blocks = plane[:h, :w].astype(np.float32).reshape(h // fy, fy, w // fx, fx)
-            planes.append(blocks.mean(axis=(1, 3)))
+            planes.append(_block_means(_float(plane[:h, :w]), fx, fy))
         return Picture(planes, replace(self.layout, subsampling=subsampling))
 
 
@@ -228,13 +284,40 @@ def rgb_pictures(frames: Iterable[np.ndarray], peak: float | None = 255.0) -> It
 
 @dataclass(frozen=True, eq=False)
 class Restored:
-    """One output frame, in its own format: ``planes`` with the restoration composited (the input's
-    own planes where nothing changed), ``changed`` (H, W) the pixels whose RGB changed (None: none),
-    and how many faces were pasted (face mode; 0 in aligned mode)."""
+    """One output frame, in its own format: the input's planes (``source``, never written) with
+    ``patches`` written over them, the ``region`` (x0, y0, x1, y1) the change lies in with
+    ``region_changed`` (its pixels whose RGB changed; region None: nothing changed), and how many
+    faces were pasted (face mode; 0 in aligned mode)."""
 
-    planes: list[np.ndarray]
-    changed: np.ndarray | None
+    source: Sequence[np.ndarray]
+    patches: Sequence[Patch] = ()
+    region: tuple[int, int, int, int] | None = None
+    region_changed: np.ndarray | None = None
     faces: int = 0
+
+    @property
+    def planes(self) -> list[np.ndarray]:
+        """The output's planes: copies where a patch lands, the input's own elsewhere."""
+        planes = list(self.source)
+        for index in {patch.plane for patch in self.patches}:
+            planes[index] = np.array(planes[index])
+        self.write_patches(planes)
+        return planes
+
+    def write_patches(self, planes: Sequence[np.ndarray]) -> None:
+        """Writes the patches into ``planes`` (a copy of the input's)."""
+        for patch in self.patches:
+            patch.write(planes)
+
+    @property
+    def changed(self) -> np.ndarray | None:
+        """(H, W): the pixels whose RGB changed; None when none did."""
+        if self.region is None:
+            return None
+        x0, y0, x1, y1 = self.region
+        changed = np.zeros(self.source[0].shape, bool)
+        changed[y0:y1, x0:x1] = self.region_changed
+        return changed
 
     @property
     def rgb(self) -> np.ndarray:
@@ -245,7 +328,5 @@ class Restored:
 def restored(picture: Picture, region: tuple[int, int, int, int], before: np.ndarray, after: np.ndarray,
              faces: int = 0) -> Restored:
     """``picture`` with the RGB of ``region`` changed from ``before`` to ``after``."""
-    x0, y0, x1, y1 = region
-    changed = np.zeros(picture.size, bool)
-    changed[y0:y1, x0:x1] = (after != before).any(axis=2)
-    return Restored(composite(list(picture.planes), picture.layout, region, before, after), changed, faces)
+    patches, changed = composite(picture.planes, picture.layout, region, before, after)
+    return Restored(picture.planes, patches, region, changed, faces)

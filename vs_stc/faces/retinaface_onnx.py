@@ -79,6 +79,9 @@ class OnnxRetinaFace:
         options = ort.SessionOptions()
         if self.threads:
             options.intra_op_num_threads = self.threads
+        # Detection runs beside the model (faces/stream.py): idle threads sleep rather than spin on its cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.enable_cpu_mem_arena = False
         providers = ["CPUExecutionProvider"]
         kind, _, index = self.device.partition(":")
         if kind == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Container, Iterable, Iterator
 
@@ -101,36 +102,58 @@ class FaceStreamRestorer:
         (asked about a frame once it has been given); ``wanted``: the frames to restore and yield
         (default: every frame given). Given frames outside ``wanted`` are context: the frames
         yielded are those of one pass over the whole clip when the frames given reach ``context()``
-        beyond ``wanted`` (or the clip's ends)."""
+        beyond ``wanted`` (or the clip's ends).
+
+        The work overlaps: each frame is detected on a thread of its own as it arrives, and a
+        block is restored (tracks, crops, model, paste-back) on another while the caller reads and
+        detects the next block's frames, so on a GPU the model, not the face pipeline, sets the
+        pace. One block is restored at a time; its frames come out as soon as it is done."""
         self.counts = FaceCounts()
         runner = WindowRunner(self.network, CROPS, self.engine)
         before, after = self.context()
         reach = self.engine.window - 1  # how far a block's windows read beyond it
         held: deque[Picture] = deque()  # frames first_held, first_held + 1, ...
-        found: deque[list[Face]] = deque()  # the faces of frames first_found, first_found + 1, ...
+        found: deque[Future[list[Face]]] = deque()  # the faces of frames first_found, first_found + 1, ...
         first_held = first_found = received = first  # received: one past the last frame given
         block_start, stop = (wanted.start, wanted.stop) if wanted is not None else (first, None)
-        for picture in frames:
-            held.append(picture)
-            found.append(self._faces(received, picture))
-            received += 1
-            block_end = block_start + self.block if stop is None else min(block_start + self.block, stop)
-            if block_start < block_end and received == block_end + after:
-                shots = [i for i in range(first_found + 1, received) if i in cuts]
-                yield from self._block(runner, held, first_held, found, first_found, shots, block_start, block_end)
-                block_start = block_end
-                while first_held < block_start - reach:
-                    held.popleft()
-                    first_held += 1
-                while first_found < block_start - before:
-                    found.popleft()
-                    first_found += 1
-        last = received if stop is None else min(received, stop)
-        shots = [i for i in range(first_found + 1, received) if i in cuts]
-        while block_start < last:
-            end = min(block_start + self.block, last)
-            yield from self._block(runner, held, first_held, found, first_found, shots, block_start, end)
-            block_start = end
+        detecting = ThreadPoolExecutor(1, thread_name_prefix="stc-detect")
+        restoring = ThreadPoolExecutor(1, thread_name_prefix="stc-faces")
+        in_flight: deque[Future[list[Restored]]] = deque()
+
+        def submit(start: int, end: int) -> None:
+            shots = [i for i in range(first_found + 1, received) if i in cuts]
+            in_flight.append(restoring.submit(self._block, runner, list(held), first_held, list(found), first_found,
+                                              shots, start, end))
+
+        try:
+            for picture in frames:
+                held.append(picture)
+                found.append(detecting.submit(self._faces, received, picture))
+                received += 1
+                while in_flight and in_flight[0].done():  # out as soon as restored: its frames are freed
+                    yield from in_flight.popleft().result()
+                block_end = block_start + self.block if stop is None else min(block_start + self.block, stop)
+                if block_start < block_end and received == block_end + after:
+                    if in_flight:  # one block restored at a time, so memory holds at most two
+                        yield from in_flight.popleft().result()
+                    submit(block_start, block_end)
+                    block_start = block_end
+                    while first_held < block_start - reach:
+                        held.popleft()
+                        first_held += 1
+                    while first_found < block_start - before:
+                        found.popleft()
+                        first_found += 1
+            last = received if stop is None else min(received, stop)
+            while block_start < last:
+                end = min(block_start + self.block, last)
+                submit(block_start, end)
+                block_start = end
+            while in_flight:
+                yield from in_flight.popleft().result()
+        finally:
+            detecting.shutdown(cancel_futures=True)
+            restoring.shutdown(cancel_futures=True)
 
     def _faces(self, n: int, picture: Picture) -> list[Face]:
         """The faces of frame n, detected once (``detections`` keeps them across calls), at the
@@ -144,26 +167,27 @@ class FaceStreamRestorer:
                 self.detections.put(n, faces)
         return faces
 
-    def _block(self, runner: WindowRunner, held: deque[Picture], first_held: int, found: deque[list[Face]],
-               first_found: int, cuts: list[int], start: int, end: int) -> Iterator[Restored]:
+    def _block(self, runner: WindowRunner, held: list[Picture], first_held: int, detected: list[Future[list[Face]]],
+               first_found: int, cuts: list[int], start: int, end: int) -> list[Restored]:
         """Frames ``start`` .. ``end - 1``, analysed with all faces found around them as context."""
         resolution = self.network.config.resolution
-        analysis = analyse_detections(list(found), start=first_found, cuts=cuts, crop_size=resolution,
+        found = [faces.result() for faces in detected]
+        analysis = analyse_detections(found, start=first_found, cuts=cuts, crop_size=resolution,
                                       min_face=self.min_face)
         self.counts.small_faces += sum(_small_faces(found[n - first_found], resolution, self.min_face)
                                        for n in range(start, end))
         restored = {track.id: restore_track(runner, track, lambda n, a: aligned_crop(held[n - first_held], a),
                                             range(start, end))
                     for track in analysis.tracks if track.start < end and track.stop > start}
+        results = []
         for n in range(start, end):
-            picture = held[n - first_held]
             pastes = analysis.pastes(n, {track: crops[n] for track, crops in restored.items() if n in crops})
+            results.append(pasted(held[n - first_held], pastes))
             self.counts.frames += 1
-            result = pasted(picture, pastes)
-            if result.faces:
+            if results[-1].faces:
                 self.counts.frames_with_faces += 1
-                self.counts.faces += result.faces
-            yield result
+                self.counts.faces += results[-1].faces
+        return results
 
 
 def detection_factor(size: tuple[int, int], min_face: float) -> int:
@@ -191,7 +215,7 @@ def pasted(picture: Picture, pastes: list) -> Restored:
     height, width = picture.size
     region = union_region([p.alignment for p in pastes], (height, width), multiple=picture.layout.chroma_multiple)
     if region is None:
-        return Restored(list(picture.planes), None, 0)
+        return Restored(picture.planes)
     box = (region.x0, region.y0, region.x1, region.y1)
     before = picture.rgb(box)
     return restored(picture, box, before, paste(before, pastes, origin=(region.x0, region.y0)), len(pastes))

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import vapoursynth as vs
 
+from ..colour import Patch
 from ..engine.cache import WindowCache
 from ..faces import load_detector
 from ..faces.restoring import block_context
@@ -40,8 +40,8 @@ CACHED_BLOCKS = 3
 CACHED_BYTES = 512 << 20  # the finished blocks kept: the frames with faces hold whole planes
 
 
-def block_bytes(block: list[tuple[int, list[np.ndarray] | None]]) -> int:
-    return sum(plane.nbytes for _, planes in block if planes for plane in planes)
+def block_bytes(block: list[tuple[int, Sequence[Patch]]]) -> int:
+    return sum(patch.samples.nbytes for _, patches in block for patch in patches)
 
 
 def block_clips(clip: vs.VideoNode, block: int, before: int, after: int) -> list[vs.VideoNode]:
@@ -68,19 +68,19 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
     blocks = WindowCache(CACHED_BLOCKS, CACHED_BYTES, size_of=block_bytes)
     props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face, "STCBlock": block}
 
-    def compute(k: int, fetched: Sequence[vs.VideoFrame]) -> list[tuple[int, list[np.ndarray] | None]]:
-        """(faces pasted, planes or None where none was) of each frame of block k."""
+    def compute(k: int, fetched: Sequence[vs.VideoFrame]) -> list[tuple[int, Sequence[Patch]]]:
+        """(faces pasted, the patches that paste them) of each frame of block k."""
         first = k * block - before - 2  # the frame fetched[0] holds
         lo, hi = max(0, k * block - before), min(length, (k + 1) * block + after)
         cuts = {i for i in range(lo + 1, hi) if shot_starts(i, lambda j: fetched[j - first])}
         restorer = FaceStreamRestorer(network, engine, detector, "", options.min_face, block, options.cuts, detections)
         pictures = (picture_of(fetched[i - first]) for i in range(lo, hi))
         wanted = range(k * block, min(length, (k + 1) * block))
-        return [(r.faces, r.planes if r.faces else None) for r in restorer(pictures, cuts, lo, wanted)]
+        return [(r.faces, r.patches) for r in restorer(pictures, cuts, lo, wanted)]
 
     def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         k = n // block
-        faces, planes = blocks.get(k, lambda: compute(k, f[1:]))[n - k * block]
-        return written(f[0], picture_of(f[0]), planes, {**props, "STCFaces": faces})
+        faces, patches = blocks.get(k, lambda: compute(k, f[1:]))[n - k * block]
+        return written(f[0], picture_of(f[0]), patches, {**props, "STCFaces": faces})
 
     return core.std.ModifyFrame(clip, clips, serve)

@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 import vapoursynth as vs
 
-from ..colour import Layout, Picture, YUVRule
+from ..colour import Layout, Patch, Picture, YUVRule
 from ..cuts import RandomAccessCuts, rgb_luma, thumbnail
 from ..engine import RandomAccessRestorer, WindowRunner
 from ..engine.planning import cut_span
@@ -63,14 +63,14 @@ def picture_of(frame: vs.VideoFrame) -> Picture:
     return Picture(planes, Layout("yuv", peak, (fmt.subsampling_w, fmt.subsampling_h), matrix, full, assumed))
 
 
-def written(source: vs.VideoFrame, picture: Picture, planes: Sequence[np.ndarray] | None,
-            props: dict[str, object]) -> vs.VideoFrame:
-    """A copy of ``source`` holding ``planes`` (None: its own) and ``props``, and the matrix the
+def written(source: vs.VideoFrame, picture: Picture, patches: Sequence[Patch], props: dict[str, object]
+            ) -> vs.VideoFrame:
+    """A copy of ``source`` with ``patches`` written over its planes, ``props``, and the matrix the
     colour rule assumed for it."""
     out = source.copy()
-    if planes is not None:
-        for p, plane in enumerate(planes):
-            np.copyto(np.asarray(out[p]), plane)
+    planes = {p: np.asarray(out[p]) for p in {patch.plane for patch in patches}}  # writable views of the copy
+    for patch in patches:
+        patch.write(planes)
     out.props.update(props)
     if picture.layout.assumed_matrix:
         out.props["_Matrix"] = picture.layout.matrix
@@ -144,6 +144,6 @@ def build(clip: vs.VideoNode, network: STCNet, options: RunOptions) -> vs.VideoN
 
         frame, windows = restorer.frame_and_windows(n, read, lambda i: shot_starts(i, by_index.__getitem__))
         picture = picture_of(f[0])
-        return written(f[0], picture, whole_frame(picture, rgb_of(n), frame).planes, {**props, "STCWindows": windows})
+        return written(f[0], picture, whole_frame(picture, rgb_of(n), frame).patches, {**props, "STCWindows": windows})
 
     return core.std.ModifyFrame(clip, clips, serve)
