@@ -51,3 +51,18 @@ def test_renders_give_back_what_they_took(tmp_path, bundled_bfvr):
     before = process_state()
     render_on_every_surface(tmp_path, bundled_bfvr)
     assert process_state() == before
+
+
+def test_vapoursynth_gives_back_when_its_core_is_freed(bundled_bfvr):
+    script = f"""
+import threading, vapoursynth as vs
+clip = vs.core.std.BlankClip(format=vs.RGB24, width=64, height=64, length=6)
+out = vs.core.stc.Restore(clip, model={bundled_bfvr!r}, faces="aligned", window=4, overlap=2)
+assert len(list(out.frames())) == 6
+assert any(t.name.startswith("stc-") for t in threading.enumerate())
+# called after the plugin's own callback, registered when the filter was built
+vs.register_on_destroy(lambda: print("left:", [t.name for t in threading.enumerate() if t.name.startswith("stc-")]))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "left: []"

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from .colour import Picture, Restored, restored
-from .engine import EngineOptions, SampleFormat, WindowRunner, stream
+from .engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner, stream
 from .engine.memory import check_window_fits
 from .engine.resizing import check_size
-from .errors import OptionError
+from .errors import InputError, OptionError
 from .loading import load_model
 from .models import STCNet
 from .options import RunOptions
@@ -48,8 +48,23 @@ class StreamRestorer:
     def check(self, height: int, width: int) -> None:
         check_size(height, width, self.network.config.resolution, self.engine.resize)
 
-    def __call__(self, frames: Iterable[Picture], cuts: Container[int] = ()) -> Iterator[Restored]:
-        """``cuts``: the frames that start a shot, asked about frame n once frame n has been given."""
+    def __call__(self, frames: Iterable[Picture], cuts: Container[int] = (), first: int = 0,
+                 wanted: range | None = None, length: int | None = None) -> Iterator[Restored]:
+        """Restores one clip as a stream, or frames ``wanted`` of a clip of ``length`` frames.
+
+        ``frames``: the clip from its frame ``first`` on; ``cuts``: the frames that start a shot (a
+        stream asks about frame n once frame n has been given; a stretch asks about any frame, so
+        the caller knows them all). A stretch comes out as in one pass over the whole clip when
+        ``frames`` hold the windows that make it (``cluster.units.frames_needed``)."""
+        if wanted is None:
+            yield from self._stream(frames, cuts)
+        elif length is None:
+            raise ValueError("a stretch of a clip needs the clip's length: its window grid depends on it")
+        else:
+            yield from self._stretch(iter(frames), frozenset(c for c in range(1, length) if c in cuts), first,
+                                     wanted, length)
+
+    def _stream(self, frames: Iterable[Picture], cuts: Container[int]) -> Iterator[Restored]:
         held: deque[tuple[Picture, np.ndarray]] = deque()  # the frames whose output is not out yet
 
         def engine_frames() -> Iterator[list[np.ndarray]]:
@@ -60,6 +75,35 @@ class StreamRestorer:
         for frame in stream(WindowRunner(self.network, RGB, self.engine), engine_frames(), cuts):
             picture, before = held.popleft()
             yield whole_frame(picture, before, frame)
+
+    def _stretch(self, frames: Iterator[Picture], cuts: frozenset[int], first: int, wanted: range,
+                 length: int) -> Iterator[Restored]:
+        """Frames ``wanted`` by random access over the windows that make them; each input frame is
+        read once, in order, and dropped once no window still to come reads it."""
+        held: dict[int, tuple[Picture, np.ndarray]] = {}
+        arrived = first
+
+        def fetch(index: int) -> tuple[Picture, np.ndarray]:
+            nonlocal arrived
+            while arrived <= index:
+                picture = next(frames, None)
+                if picture is None:
+                    raise InputError(f"the input ended at frame {arrived}, before frame {index} that frames "
+                                     f"{wanted.start}-{wanted.stop - 1} need")
+                held[arrived] = (picture, picture.rgb())
+                arrived += 1
+            return held[index]
+
+        picture, _ = fetch(first)
+        runner = WindowRunner(self.network, RGB, self.engine)
+        restorer = RandomAccessRestorer(runner, length, picture.size, cuts=cuts,
+                                        read=lambda indices: [rgb_planes(fetch(i)[1]) for i in indices])
+        for n in wanted:
+            frame = restorer.frame(n)
+            picture, before = fetch(n)
+            yield whole_frame(picture, before, frame)
+            for index in [i for i in held if i <= n - self.engine.window]:
+                del held[index]
 
 
 def load_restorer(options: RunOptions) -> StreamRestorer | FaceStreamRestorer:

@@ -1,18 +1,13 @@
-"""Decoding the frames of a chunk on a worker: seek to the key frame before it, then decode
-forward to its first frame by pts (or, without usable timestamps, decode from the start and count)."""
+"""Decoding the frames of a unit on a worker: seek to the key frame before its first input frame,
+then decode forward to that frame by pts (or, without usable timestamps, decode from the start and
+count)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import av
-import numpy as np
 
-from ..av_frames import picture_of
-from ..colour import Picture
-from ..engine import Frame
-from ..restorer import rgb_planes
 from .units import Unit
 
 
@@ -34,36 +29,3 @@ def decoded_from(source: av.container.InputContainer, unit: Unit) -> Iterator[av
     for index, frame in enumerate(source.decode(video)):
         if index >= unit.read_from:
             yield frame
-
-
-class Segment:
-    """Input frames of a chunk (the decoded frame, its picture and RGB), decoded as the engine asks
-    for them and dropped once behind it."""
-
-    def __init__(self, frames: Iterator[av.VideoFrame], first: int) -> None:
-        self.frames, self.next = frames, first
-        self.held: OrderedDict[int, tuple[av.VideoFrame, Picture, np.ndarray]] = OrderedDict()
-
-    def _fetch(self, index: int) -> tuple[av.VideoFrame, Picture, np.ndarray]:
-        while index not in self.held:
-            if index < self.next:
-                raise IndexError(f"frame {index} was already released")
-            frame = next(self.frames, None)
-            if frame is None:
-                raise EOFError(f"the input ended before frame {index}")
-            picture = picture_of(frame)
-            self.held[self.next] = (frame, picture, picture.rgb())
-            self.next += 1
-        return self.held[index]
-
-    def read(self, indices: Sequence[int]) -> list[Frame]:
-        """The engine's planes of frames ``indices``."""
-        return [rgb_planes(self._fetch(i)[2]) for i in indices]
-
-    def get(self, index: int) -> tuple[av.VideoFrame, Picture, np.ndarray]:
-        """(decoded frame, picture, RGB) of frame ``index``."""
-        return self._fetch(index)
-
-    def release_before(self, index: int) -> None:
-        while self.held and next(iter(self.held)) < index:
-            self.held.popitem(last=False)

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from itertools import islice
 
 import av
 import torch
 
 from ..av_frames import frame_thumbnail, from_restored, picture_of
-from ..cuts import StreamCuts
 from ..batch import failure_text
-from ..engine import RandomAccessRestorer, WindowRunner
+from ..cuts import StreamCuts
 from ..errors import STCError
-from ..faces.stream import FaceStreamRestorer
 from ..options import RunOptions
-from ..restorer import RGB, load_restorer, whole_frame
+from ..restorer import load_restorer
 from .packing import PartWriter
-from .segments import Segment, decoded_from
+from .segments import decoded_from
 from .units import Unit
 
 
@@ -36,63 +35,39 @@ class Renderer:
         writer = PartWriter()
         try:
             with av.open(unit.source) as source:
-                if unit.stop is None:
-                    header = self._whole(source, unit, writer)
-                elif isinstance(self.restore, FaceStreamRestorer):
-                    header = self._face_chunk(source, unit, writer)
-                else:
-                    header = self._chunk(source, unit, writer)
+                counts = self._render(source, unit, writer)
         except (STCError, av.FFmpegError, EOFError) as error:
             return None, failure_text(error)
-        return writer.finish({**header, "seconds": time.monotonic() - start}), None
+        return writer.finish({"counts": counts, "seconds": time.monotonic() - start}), None
 
-    def _whole(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
-        """The file as a local render streams it (face mode's blocks included)."""
+    def _render(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict | None:
+        """The unit's frames, made as a local render makes them: a whole file as a stream (its cuts
+        found as it is read), a chunk as a stretch of the file given the frames around it and the
+        file's cuts (found by the driver's survey)."""
         video = source.streams.video[0]
-        video.thread_type = "AUTO"
         self.restore.check(video.codec_context.height, video.codec_context.width)
+        whole = unit.stop is None
+        wanted = None if whole else range(unit.start, unit.stop)
         templates: deque[av.VideoFrame] = deque()
-        cuts = StreamCuts(enabled=self.restore.cuts == "auto")
+        stream_cuts = StreamCuts(enabled=whole and self.restore.cuts == "auto")
 
         def decoded():
             try:
-                for frame in source.decode(video):
-                    templates.append(frame)
-                    yield picture_of(frame), frame_thumbnail(frame) if cuts.enabled else None
-            except av.FFmpegError:  # the driver's own decode finds the damage and reports it
-                return
+                frames = decoded_from(source, unit)
+                if unit.read_to is not None:
+                    frames = islice(frames, unit.read_to - unit.read_from)
+                for index, frame in enumerate(frames, unit.read_from):
+                    if wanted is None or index in wanted:
+                        templates.append(frame)
+                    yield picture_of(frame), frame_thumbnail(frame) if stream_cuts.enabled else None
+            except av.FFmpegError:
+                if not whole:
+                    raise
+                # a whole file: the driver's own decode finds the damage and reports it
 
-        for restored in self.restore(cuts.follow(decoded()), cuts.cuts):
+        cuts = stream_cuts.cuts if whole else set(unit.cuts)
+        for restored in self.restore(stream_cuts.follow(decoded()), cuts, unit.read_from, wanted, unit.length):
             template = templates.popleft()
             writer.add(from_restored(restored, template, unit.pix_fmt), template)
         counts = getattr(self.restore, "counts", None)
-        return {"counts": vars(counts) if counts else None}
-
-    def _chunk(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
-        """Aligned mode's frames [start, stop), by random access over the windows that make them."""
-        video = source.streams.video[0]
-        height, width = video.codec_context.height, video.codec_context.width
-        segment = Segment(decoded_from(source, unit), unit.read_from)
-        runner = WindowRunner(self.restore.network, RGB, self.restore.engine)
-        frames = RandomAccessRestorer(runner, unit.length, (height, width), read=segment.read, cuts=unit.cuts)
-        for n in range(unit.start, unit.stop):
-            template, picture, rgb = segment.get(n)
-            writer.add(from_restored(whole_frame(picture, rgb, frames.frame(n)), template, unit.pix_fmt), template)
-            segment.release_before(n - runner.options.window)
-        return {"counts": None}
-
-    def _face_chunk(self, source: av.container.InputContainer, unit: Unit, writer: PartWriter) -> dict:
-        """Face mode's frames [start, stop), given the frames around them that its analysis needs."""
-        templates: dict[int, av.VideoFrame] = {}
-
-        def decoded():
-            for index, frame in zip(range(unit.read_from, unit.read_to), decoded_from(source, unit)):
-                if unit.start <= index < unit.stop:
-                    templates[index] = frame
-                yield picture_of(frame)
-
-        wanted = range(unit.start, unit.stop)
-        for n, restored in zip(wanted, self.restore(decoded(), set(unit.cuts), unit.read_from, wanted)):
-            template = templates.pop(n)
-            writer.add(from_restored(restored, template, unit.pix_fmt), template)
-        return {"counts": vars(self.restore.counts)}
+        return vars(counts) if counts else None

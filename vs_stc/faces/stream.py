@@ -95,14 +95,15 @@ class FaceStreamRestorer:
         return block_context(self.engine.window, self.engine.overlap)
 
     def __call__(self, frames: Iterable[Picture], cuts: Container[int] = (), first: int = 0,
-                 wanted: range | None = None) -> Iterator[Restored]:
+                 wanted: range | None = None, length: int | None = None) -> Iterator[Restored]:
         """Restores one clip, or a stretch of it; ``counts`` then says what was done to it.
 
         ``frames``: the clip from its frame ``first`` on; ``cuts``: the frames that start a shot
         (asked about a frame once it has been given); ``wanted``: the frames to restore and yield
         (default: every frame given). Given frames outside ``wanted`` are context: the frames
         yielded are those of one pass over the whole clip when the frames given reach ``context()``
-        beyond ``wanted`` (or the clip's ends).
+        beyond ``wanted`` (or the clip's ends). ``length``: the clip's, which aligned mode's
+        stretches need (restorer.StreamRestorer) and face mode does not.
 
         The work overlaps: each frame is detected on a thread of its own as it arrives, and a
         block is restored (tracks, crops, model, paste-back) on another while the caller reads and

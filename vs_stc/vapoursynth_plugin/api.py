@@ -12,6 +12,7 @@ from typing import Any
 
 import vapoursynth as vs
 
+from ..engine.device import release
 from ..engine.memory import check_window_fits
 from ..errors import OptionError, STCError
 from ..loading import load_model
@@ -27,8 +28,20 @@ def _network(model: str, device: str, precision: str) -> STCNet:
     return load_model(model, device=device, precision=precision)
 
 
+def _release_with_the_core() -> None:
+    """The plugin's runtime: the engine's threads end and PyTorch's thread count goes back when the
+    core running the script is freed (vspipe's end, an editor reloading the script). Registered once,
+    however many filters a script builds."""
+    try:
+        vs.unregister_on_destroy(release)
+    except ValueError:  # not registered yet
+        pass
+    vs.register_on_destroy(release)
+
+
 def _filter(func_name: str, task: str, clip: vs.VideoNode, arguments: dict[str, Any]) -> vs.VideoNode:
     clip = check_clip(func_name, clip)
+    _release_with_the_core()
     try:
         options = resolve(task, half_float_input=is_half_float(clip), **arguments)
         network = _network(options.model, options.device, options.precision)
