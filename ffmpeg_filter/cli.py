@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROGRAM}: error: writing the output failed ({error}); the output is incomplete", file=sys.stderr)
         return 1
     progress.close(outcome.frames_out)
-    if (counts := getattr(restore, "counts", None)) and not args.quiet:
+    if (counts := restore.counts) and not args.quiet:
         print(f"{PROGRAM}: {counts.describe()} ({restore.detector_reason})", file=sys.stderr)
     if outcome.input_error:
         print(f"{PROGRAM}: the input ended early ({outcome.input_error}); wrote all {outcome.frames_out} frames "

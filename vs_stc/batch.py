@@ -274,7 +274,7 @@ def render(
                     if not allow_partial:
                         raise InputError(f"{shortfall}; pass --allow-partial to keep what was decoded")
                     result.note = f"PARTIAL: {shortfall}" + (f"; {result.note}" if result.note else "")
-        if counts := getattr(restore, "counts", None):  # face mode
+        if counts := restore.counts:  # face mode
             result.note = f"{result.note}; {counts.describe()}" if result.note else counts.describe()
         if comparison and (note := comparison.note(result.frames)):
             result.note = f"{result.note}; {note}" if result.note else note

@@ -101,7 +101,7 @@ def _render(args: argparse.Namespace) -> int:
 
         return render_on_cluster(args)
     restore = load_restorer(from_arguments(args.task, args))
-    if reason := getattr(restore, "detector_reason", None):
+    if reason := restore.detector_reason:
         print(reason)
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_batch(args.inputs, args.output, restore, encoder, overwrite=args.overwrite, compare=args.compare,

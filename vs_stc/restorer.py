@@ -41,6 +41,9 @@ class StreamRestorer:
     """Aligned mode: checks a stream's frame size up front, then restores its frames in order.
     ``cuts``: where the caller's scene cuts come from ("auto": the built-in detector; "off")."""
 
+    counts = None  # what face mode counts (faces.stream.FaceCounts); aligned mode has nothing to count
+    detector_reason = None  # which face detector runs, and why; aligned mode runs none
+
     def __init__(self, network: STCNet, engine: EngineOptions, cuts: str = "auto") -> None:
         check_window_fits(network, engine.window)
         self.network, self.engine, self.cuts = network, engine, cuts

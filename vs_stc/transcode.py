@@ -115,10 +115,7 @@ def transcode(
 
     for restored in restore(cuts.follow(decoded()), cuts.cuts):
         template = pending.popleft()
-        if callable(restored):  # made elsewhere (vs_stc.cluster): finished against this frame
-            frame = restored(template)
-        else:
-            frame = from_restored(restored, template, pix_fmt, rule)
+        frame = from_restored(restored, template, pix_fmt, rule)
         frame.pts, frame.time_base = template.pts, template.time_base
         sink.mux(video_out.encode(frame))
         outcome.frames_out += 1

@@ -69,5 +69,4 @@ class Renderer:
         for restored in self.restore(stream_cuts.follow(decoded()), cuts, unit.read_from, wanted, unit.length):
             template = templates.popleft()
             writer.add(from_restored(restored, template, unit.pix_fmt), template)
-        counts = getattr(self.restore, "counts", None)
-        return vars(counts) if counts else None
+        return vars(self.restore.counts) if self.restore.counts else None
