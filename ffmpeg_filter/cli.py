@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from fractions import Fraction
 
 import av
 
@@ -58,6 +59,16 @@ def raw_options(args: argparse.Namespace) -> dict[str, str]:
     missing = [flag for flag, value in (("--size", args.size), ("--pix-fmt", args.pix_fmt), ("--rate", args.rate)) if not value]
     if missing:
         raise OptionError("format", f"raw needs {', '.join(missing)}")
+    width, _, height = args.size.partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise OptionError("size", f"must be WIDTHxHEIGHT in pixels, both above 0 (e.g. 1920x1080), not {args.size!r}")
+    try:
+        rate = Fraction(args.rate)
+    except (ValueError, ZeroDivisionError):
+        rate = Fraction(0)
+    if rate <= 0:
+        raise OptionError("rate", f"must be frames per second above 0 (e.g. 25 or 30000/1001), not {args.rate!r}")
+    check_pix_fmt("pix_fmt", args.pix_fmt)
     return {"video_size": args.size, "pixel_format": args.pix_fmt, "framerate": args.rate}
 
 
@@ -101,7 +112,10 @@ LOSSLESS_CODECS = {"rawvideo", "ffv1", "ffvhuff", "huffyuv", "utvideo", "magicyu
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse has reported: a code, for callers in process too
+        return int(stop.code or 0)
     previous = signal.getsignal(signal.SIGINT)
     try:
         with runtime():
@@ -119,12 +133,13 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.output_pix_fmt is not None:
         check_pix_fmt("output_pix_fmt", args.output_pix_fmt)
+    input_options = raw_options(args)
     stop = install_stop_request()
     restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
     # The unbuffered stdin, so a stop request is seen while waiting for input.
     container_format, reader = open_input(sys.stdin.buffer.raw, args.format, stop.is_set)
     try:
-        source = av.open(reader, mode="r", format=container_format, options=raw_options(args))
+        source = av.open(reader, mode="r", format=container_format, options=input_options)
     except av.FFmpegError as error:
         raise InputError(f"cannot read the input: {error}") from error
 

@@ -5,6 +5,7 @@ inputs byte-identical afterwards, and no file under a final name unless it is co
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -87,6 +88,11 @@ def work(clips, tmp_path) -> Path:
     (["restore", "in.mkv", "-o", "out.mkv", "--window", "100000", *MODEL], 2, ["--window", "GiB"]),
     (["restore", "in.mkv", "-o", "out.mkv", "--model", "/etc/passwd", "--quiet"], 2, ["/etc/passwd", "text"]),
     (["eval", "in.mkv", "--reference", "notes.md5"], 2, ["notes.md5"]),
+    (["restore", "in.mkv", "-o", "out.xyz", *MODEL], 2, ["--output", "out.xyz", ".mkv"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--crf", "-1", *MODEL], 2, ["--crf", "from 0"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--crf", "60", *MODEL], 2, ["--crf", "0 to 51"]),
+    (["restore", "in.mkv", "-o", "out.mkv", "--compare", "look.png", "--compare-frame", "-3", *MODEL], 2,
+     ["--compare-frame", "from 0"]),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else str(value))
 def test_refused_before_anything_is_written(work, arguments, exit_code, named, monkeypatch, capsys):
     """In process (the command's own main()), so the table stays fast; the cases below run the
@@ -135,11 +141,54 @@ def test_weights_convert_never_rewrites_its_source(tmp_path):
 def test_a_cut_off_input_fails_unless_partial_output_is_allowed(work, name):
     result = stc("restore", name, "-o", "out/", *MODEL, cwd=work)
     assert result.returncode == 1
-    assert "FAILED" in result.stdout and "frames its container declares" in result.stdout
+    assert "FAILED" in result.stdout and "its container declares" in result.stdout
     assert not (work / "out").exists() or not any((work / "out").iterdir())
     allowed = stc("restore", name, "-o", "out/", "--allow-partial", *MODEL, cwd=work)
     assert allowed.returncode == 0, allowed.stdout
     assert "PARTIAL" in allowed.stdout.splitlines()[0] and "PARTIAL" in allowed.stdout.splitlines()[-1]
+
+
+VFR_CODECS = {".mkv": "ffv1", ".webm": "libvpx-vp9", ".mp4": "libx264"}
+
+
+def vfr_clip(path: Path, frames: int = 24) -> list[int]:
+    """A variable frame rate clip: frame gaps of 20, 40 and 100 ms in turn (a nominal 25 fps), as a
+    recorder that drops frames writes it; returns its timestamps (ms)."""
+    stamps = list(itertools.accumulate([0] + [(20, 40, 100)[i % 3] for i in range(frames - 1)]))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(VFR_CODECS[path.suffix], rate=25)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        rng = np.random.default_rng(3)
+        for stamp in stamps:
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (64, 64, 3), np.uint8), format="rgb24")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts, frame.time_base = stamp, Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return stamps
+
+
+@pytest.mark.parametrize("extension", [".mkv", ".webm", ".mp4"])
+def test_a_complete_variable_frame_rate_file_keeps_every_frame_and_is_not_flagged(tmp_path, extension, capsys):
+    from vs_stc.cli import main
+
+    source = tmp_path / f"vfr{extension}"
+    stamps = vfr_clip(source)
+    target = tmp_path / f"out{extension}"
+    assert main(["restore", str(source), "-o", str(target), "--codec", VFR_CODECS[extension], *MODEL]) == 0
+    out = capsys.readouterr().out
+    assert "PARTIAL" not in out and "24 frames" in out
+    with av.open(str(target)) as result:
+        times = [round(float(f.pts * f.time_base) * 1000) for f in result.decode(video=0)]
+    assert times == stamps
+    if extension == ".mp4":  # its index is at the end: a cut-off MP4 is refused as unreadable (tested above)
+        return
+    cut = tmp_path / f"cut{extension}"
+    cut.write_bytes(source.read_bytes()[: source.stat().st_size * 2 // 3])
+    assert main(["restore", str(cut), "-o", str(tmp_path / "x"), *MODEL]) == 1
+    assert "its container declares" in capsys.readouterr().out
 
 
 # --compare --------------------------------------------------------------------------------------

@@ -147,6 +147,21 @@ def test_raw_mode_needs_its_geometry(model_args):
     assert result.returncode == 2 and b"--format raw needs --pix-fmt, --rate" in result.stderr
 
 
+@pytest.mark.parametrize("given, named", [
+    (["--size", "0x0", "--pix-fmt", "rgb24", "--rate", "25"], "--size"),
+    (["--size", "96", "--pix-fmt", "rgb24", "--rate", "25"], "--size"),
+    (["--size", "96x96", "--pix-fmt", "rgb24", "--rate", "0"], "--rate"),
+    (["--size", "96x96", "--pix-fmt", "rgb24", "--rate", "fast"], "--rate"),
+    (["--size", "96x96", "--pix-fmt", "bogus", "--rate", "25"], "--pix-fmt"),
+])
+def test_raw_geometry_mistakes_name_the_argument(given, named, model_args, capsys):
+    from ffmpeg_filter.cli import main
+
+    assert main(["restore", *model_args, "--format", "raw", *given]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], lines
+
+
 def test_cut_off_input_writes_every_decoded_frame_then_fails(talk_nut, model_args):
     source = talk_nut.read_bytes()
     result = run_filter(["restore", *model_args, "--quiet"], source[: len(source) // 2])

@@ -26,7 +26,7 @@ from .av_frames import check_pix_fmt
 from .errors import InputError, OptionError, STCError
 from .images import side_by_side, write_png
 from .outputs import check_output, written_atomically
-from .transcode import VideoEncoding, transcode
+from .transcode import Outcome, VideoEncoding, transcode
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
                     ".y4m", ".nut", ".flv", ".wmv", ".3gp"}
@@ -72,6 +72,8 @@ class Encoder:
             preferred = [f for f in ("yuv420p", "rgb24") if not supported or f in supported]
             pix_fmt = preferred[0] if preferred else sorted(supported)[0]
         options = {}
+        if self.crf is not None and self.codec in ("libx264", "libx265") and self.crf > 51:
+            raise OptionError("crf", f"{self.codec} takes 0 to 51, not {self.crf}")
         if self.crf is not None and self.codec in CRF_CODECS:
             options["crf"] = str(self.crf)
         if self.preset and self.codec in ("libx264", "libx265"):
@@ -120,7 +122,11 @@ def collect_inputs(arguments: list[str]) -> tuple[list[Path], list[Result]]:
             if not matches:
                 missing.append(Result(path, error="no file matches this pattern"))
         elif path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+            videos = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+            found += videos
+            if not videos:
+                missing.append(Result(path, error=f"no video files in this folder (looked for "
+                                                  f"{', '.join(sorted(VIDEO_EXTENSIONS))})"))
         elif path.is_file():
             found.append(path)
         else:
@@ -132,6 +138,10 @@ def collect_inputs(arguments: list[str]) -> tuple[list[Path], list[Result]]:
 def plan_jobs(inputs: list[Path], output: Path) -> tuple[list[Job], list[Result]]:
     """One input and a video file name -> that file; otherwise ``output`` is a folder."""
     names_a_file = output.suffix.lower() in VIDEO_EXTENSIONS and not output.is_dir()
+    if output.suffix and not names_a_file and not output.is_dir():
+        raise OptionError("output", f"{output.name!r} ends in {output.suffix!r}, which is not a video file vs-stc "
+                                    f"writes ({', '.join(sorted(CONTAINER_FORMATS))}); give one of those, or a folder "
+                                    "(a new folder's name without an extension, or one that exists)")
     if names_a_file and len(inputs) > 1:
         raise OptionError("output", f"{output} names one video file, but {len(inputs)} inputs were found; give a "
                                     "folder to write them into")
@@ -172,11 +182,33 @@ def declared_frames(container: av.container.InputContainer,
     return None, False
 
 
-def is_short(decoded: int, declared: int | None, exact: bool) -> bool:
-    """Whether fewer frames came out than declared (a duration-based estimate may be off by a little)."""
-    if declared is None:
-        return False
-    return decoded < declared if exact else decoded < declared * 0.95 - 2
+def declared_seconds(container: av.container.InputContainer, video: av.video.stream.VideoStream) -> float | None:
+    """How long the container says the video lasts, in seconds (None: it does not say)."""
+    if video.duration and video.time_base:
+        return float(video.duration * video.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
+
+
+def shortfall(outcome: Outcome, container: av.container.InputContainer, video: av.video.stream.VideoStream
+              ) -> str | None:
+    """Why the frames decoded look cut off, or None. A frame count the container states (MP4's
+    index) is compared with the frames decoded; a duration (Matroska, WebM) with the time the
+    decoded frames span, not with duration times the nominal rate, which is no frame count for
+    variable frame rate video (phone and screen recordings)."""
+    declared, exact = declared_frames(container, video)
+    decoded = outcome.frames_in
+    if exact:
+        return f"only {decoded} of the {declared} frames its container declares could be decoded" \
+            if decoded < declared else None
+    rate = float(video.average_rate or video.guessed_rate or 25)
+    duration, covered = declared_seconds(container, video), outcome.covered(rate)
+    if duration is None or covered is None:
+        return None
+    if covered >= duration * 0.95 - 2 / rate:  # durations are rounded, and the last frame's length guessed
+        return None
+    return f"the {decoded} frames decoded span only {covered:.2f} s of the {duration:.2f} s its container declares"
 
 
 def compare_paths(jobs: list[Job], compare: Path | None, overwrite: bool) -> dict[Job, Path]:
@@ -268,12 +300,11 @@ def render(
                 result.frames = outcome.frames_out
                 if outcome.input_error:
                     raise InputError(f"the input is damaged after frame {outcome.frames_in} ({outcome.input_error})")
-                if is_short(outcome.frames_out, declared, exact):
-                    shortfall = (f"only {outcome.frames_out} of the {'' if exact else 'about '}{declared} frames its "
-                                 "container declares could be decoded (a cut-off file?)")
+                if short := shortfall(outcome, source, video):
+                    short += " (a cut-off file?)"
                     if not allow_partial:
-                        raise InputError(f"{shortfall}; pass --allow-partial to keep what was decoded")
-                    result.note = f"PARTIAL: {shortfall}" + (f"; {result.note}" if result.note else "")
+                        raise InputError(f"{short}; pass --allow-partial to keep what was decoded")
+                    result.note = f"PARTIAL: {short}" + (f"; {result.note}" if result.note else "")
         if counts := restore.counts:  # face mode
             result.note = f"{result.note}; {counts.describe()}" if result.note else counts.describe()
         if comparison and (note := comparison.note(result.frames)):
@@ -290,7 +321,8 @@ def failure_text(error: Exception) -> str:
     if isinstance(error, STCError):
         return str(error)
     if isinstance(error, OSError):
-        return "the disk is full" if error.errno == 28 else f"{error.strerror or error}"
+        text = "the disk is full" if error.errno == 28 else f"{error.strerror or error}"
+        return f"{text}: {error.filename}" if error.filename else text
     if isinstance(error, av.FFmpegError):
         return f"unreadable or unsupported video: {error}"
     return str(error)

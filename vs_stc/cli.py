@@ -9,7 +9,8 @@ from pathlib import Path
 
 from . import weights
 from .errors import EXIT_USAGE, DownloadError, OptionError, STCError
-from .options import CommandLineParser, add_arguments, flag_spelling, from_arguments, given_options, resolve
+from .options import (CommandLineParser, add_arguments, bounded_int, flag_spelling, from_arguments, given_options,
+                      resolve)
 from .runtime import runtime
 
 
@@ -107,6 +108,8 @@ def _render(args: argparse.Namespace) -> int:
     results = run_batch(args.inputs, args.output, restore, encoder, overwrite=args.overwrite, compare=args.compare,
                         compare_frame=args.compare_frame, quiet=args.quiet, allow_partial=args.allow_partial)
     print(summary(results))
+    for failed in (r for r in results if r.error):  # last on stderr too, after the progress bars
+        print(f"stc: error: {failed.source}: {failed.error}", file=sys.stderr)
     return 1 if any(r.error for r in results) else 0
 
 
@@ -200,11 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         add_arguments(render, task)
         encoding = render.add_argument_group("encoding")
         encoding.add_argument("--codec", default="libx264", help="video encoder (default: libx264)")
-        encoding.add_argument("--crf", type=int, default=18, help="quality for CRF encoders (default: 18)")
+        encoding.add_argument("--crf", type=bounded_int(0, 63), default=18,
+                              help="quality for CRF encoders, 0 (best) to 51 (x264, x265) or 63 (default: 18)")
         encoding.add_argument("--pix-fmt", help="output pixel format (default: the input's when the encoder takes it)")
         render.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
         render.add_argument("--compare", type=Path, metavar="PATH.png", help="write a before/after still")
-        render.add_argument("--compare-frame", type=int, help="frame for --compare (default: the middle)")
+        render.add_argument("--compare-frame", type=bounded_int(0), help="frame for --compare, from 0 (default: the "
+                                                                          "middle)")
         render.add_argument("--allow-partial", action="store_true",
                             help="keep the output of an input that decodes to fewer frames than it declares")
         render.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -257,7 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse has reported: a code, for callers in process too
+        return int(stop.code or 0)
     try:
         with runtime():
             return args.run(args)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .cuts import CUT_SOURCES
 from .errors import OptionError
@@ -245,6 +245,22 @@ class CommandLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def bounded_int(lowest: int, highest: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``lowest`` (to ``highest``), else a one-line error."""
+    span = f"from {lowest}" + (f" to {highest}" if highest is not None else "")
+
+    def parsed(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number {span}, not {text!r}") from None
+        if value < lowest or (highest is not None and value > highest):
+            raise argparse.ArgumentTypeError(f"must be {span}, not {value}")
+        return value
+
+    return parsed
 
 
 def add_arguments(parser: argparse.ArgumentParser, task: str | None = None) -> None:

@@ -43,6 +43,14 @@ class Outcome:
     frames_out: int = 0
     input_error: str | None = None  # the input ended early: what the demuxer or decoder said
     interrupted: bool = False
+    first_time: float | None = None  # seconds: the first decoded frame's timestamp
+    last_time: float | None = None  # and the last one's
+
+    def covered(self, rate: float) -> float | None:
+        """Seconds of video the decoded frames span (the last one lasting 1 / ``rate``)."""
+        if self.first_time is None or self.last_time is None:
+            return None
+        return self.last_time - self.first_time + 1 / rate
 
 
 def keep_description(source_stream: av.video.stream.VideoStream, target_stream: av.video.stream.VideoStream) -> None:
@@ -109,6 +117,10 @@ def transcode(
                     for frame in packet.decode():
                         pending.append(frame)
                         outcome.frames_in += 1
+                        if frame.pts is not None:
+                            outcome.last_time = float(frame.pts * frame.time_base)
+                            if outcome.first_time is None:
+                                outcome.first_time = outcome.last_time
                         yield picture_of(frame, rule), frame_thumbnail(frame) if cuts.enabled else None
         except av.FFmpegError as error:
             outcome.input_error = str(error)
