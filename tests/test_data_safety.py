@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -347,3 +348,22 @@ def test_fuzzed_inputs_end_in_a_message_or_a_valid_output(work, seed):
             assert sum(1 for _ in container.decode(video=0)) > 0
     else:
         assert not (work / "out.mkv").exists()
+
+
+# Ctrl-C -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("moment", sorted(random.Random(25).uniform(0.05, 4.0) for _ in range(6)))
+def test_ctrl_c_at_any_moment_exits_130_in_one_line_and_leaves_no_output(work, moment):
+    """From start-up (PyTorch still loading) through the render, on the installed command."""
+    command = [str(Path(sys.executable).parent / "stc"), "restore", "in.mkv", "-o", "out.mkv", "--codec", "ffv1",
+               "--model", "tiny-bfvr", "--faces", "auto", "--quiet"]
+    process = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(moment)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:  # finished before the signal came: then the output is whole
+        assert (work / "out.mkv").exists()
+        return
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["stc: interrupted"], stderr
+    assert not (work / "out.mkv").exists() and not any(p.name.startswith(".") for p in work.iterdir())

@@ -11,9 +11,6 @@ from .errors import (
     STCError,
     UnknownModelError,
 )
-from .loading import load_model
-from .runtime import runtime
-
 __all__ = [
     "load_model", "runtime", "restore", "deflicker", "STCError", "OptionError", "UnknownModelError", "CheckpointError",
     "DownloadError", "InputError", "OutputError", "ConfigError", "PluginBuildError",
@@ -21,7 +18,16 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The VapourSynth filters import vapoursynth; load them only when asked for.
+    # Loaded when first asked for: importing vs_stc (as every command does first) stays instant, and
+    # the VapourSynth filters import vapoursynth only for those who use them.
+    if name == "load_model":
+        from .loading import load_model
+
+        return load_model
+    if name == "runtime":
+        from .runtime import runtime
+
+        return runtime
     if name in ("restore", "deflicker"):
         from . import vapoursynth_plugin
 

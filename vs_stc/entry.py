@@ -1,0 +1,25 @@
+"""The installed commands' entry points. Ctrl-C at any moment, even while PyTorch and the rest load,
+ends a command with exit code 130 and one line, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+INTERRUPTED = 130
+
+
+def _run(program: str, module: str) -> int:
+    try:
+        return import_module(module).main()
+    except KeyboardInterrupt:
+        print(f"{program}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def stc() -> int:
+    return _run("stc", "vs_stc.cli")
+
+
+def stc_ffmpeg() -> int:
+    return _run("stc-ffmpeg", "ffmpeg_filter.cli")
