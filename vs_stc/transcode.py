@@ -127,7 +127,10 @@ def transcode(
 
     for restored in restore(cuts.follow(decoded()), cuts.cuts):
         template = pending.popleft()
-        frame = from_restored(restored, template, pix_fmt, rule)
+        if callable(restored):  # a Ray render's frame (cluster.packing.Rebuilt): finished against this frame
+            frame = restored(template)
+        else:
+            frame = from_restored(restored, template, pix_fmt, rule)
         frame.pts, frame.time_base = template.pts, template.time_base
         sink.mux(video_out.encode(frame))
         outcome.frames_out += 1
