@@ -3,8 +3,8 @@
 Grace Hopper's portrait (held out of training) is animated into a short clip, degraded with fixed
 seeds (``stc degrade``'s bfvr and brightness-flicker kinds) and run through the streaming engine.
 Restoration uses the released ``bfvr`` checkpoint on a 512 x 512 face when it can be had (cached,
-or a one-time download with a progress bar); offline it falls back to the bundled ``tiny-bfvr`` at
-256 x 256 and says so. Deflicker uses the bundled ``tiny-deflicker`` at its defaults, beside
+or a one-time download with a progress bar); offline it falls back to the bundled ``tiny-bfvr`` on a
+256 x 256 face (run at the model's 64 x 64, resized there and back) and says so. Deflicker uses the bundled ``tiny-deflicker`` at its defaults, beside
 FFmpeg's ``deflicker`` filter when the ffmpeg binary is installed. Every result gets its figures
 against the clean clip (PSNR of the whole clip's mean squared error, SSIM, luma flicker index), a
 line that says whether it improved on its input, and labelled stills (input | output | clean).
@@ -153,8 +153,9 @@ def _restore(output: Path, network, model: str, size: int, frames: int) -> list[
     blend = " keeps the input's colours," if options.keep_colours else ""
     progress = f"{model} ({size} px)" if model == "bfvr" else None
     restored, seconds, before, after = _measured_run(network, options, degraded, clean, progress)
+    side = network.config.resolution
     print(f"restore ({model} at its defaults:{blend} window {options.window} / {options.overlap}; {frames} frames of "
-          f"{size} x {size}, {seconds:.1f} s):")
+          f"{size} x {size}, run at the model's {side} x {side}, {seconds:.1f} s):")
     print(f"  {'clean clip:':22} flicker index {metrics.flicker_index(clean):6.3f}")
     print(f"  {'input (bfvr degraded):':22} {before}")
     print(f"  {'output:':22} {after}")

@@ -24,14 +24,24 @@ def released_residual(z: torch.Tensor) -> torch.Tensor:
     return out.view(t, b, h, w, c).permute(1, 4, 0, 2, 3)
 
 
+def codebook(size: int, channels: int) -> nn.Embedding:
+    """A codebook of ``size`` codes, initialised as nn.Embedding does (N(0, 1)), except on the meta
+    device (a network built only to load weights into): PyTorch draws meta normals through its
+    compiler stack, whose import (TorchDynamo, SymPy) costs a loading process 1 s and 150 MiB."""
+    weight = torch.empty(size, channels)
+    if not weight.is_meta:
+        nn.init.normal_(weight)
+    return nn.Embedding(size, channels, _weight=weight)
+
+
 class SpatialTemporalQuantizer(nn.Module):
     """Holds the spatial codebook C_S (appearance), the temporal codebook C_T (motion) and the
     temporal attention that turns a latent into its temporal latent."""
 
     def __init__(self, config: STCConfig) -> None:
         super().__init__()
-        self.embedding_s = nn.Embedding(config.codebook_size, config.latent_channels)
-        self.embedding_t = nn.Embedding(config.codebook_size, config.latent_channels)
+        self.embedding_s = codebook(config.codebook_size, config.latent_channels)
+        self.embedding_t = codebook(config.codebook_size, config.latent_channels)
         self.SA = TemporalAttention(config.latent_channels, config.temporal_norm_groups)
         self.residual = released_residual if config.temporal_residual == "released" else frame_residual
 

@@ -37,7 +37,7 @@ from .node import ShotStarts, picture_of, run_props, shifted, written
 core = vs.core
 
 CACHED_BLOCKS = 3
-CACHED_BYTES = 512 << 20  # the finished blocks kept: the frames with faces hold whole planes
+CACHED_BYTES = 512 << 20  # the finished blocks kept: the patches that paste their faces
 
 
 def block_bytes(block: list[tuple[int, Sequence[Patch]]]) -> int:
