@@ -25,9 +25,7 @@ from vs_stc.av_frames import check_pix_fmt
 from vs_stc.colour import MATRICES, RANGES, YUVRule
 from vs_stc.errors import EXIT_USAGE, InputError, OptionError, STCError
 from vs_stc.options import CommandLineParser, add_arguments, flag_spelling, from_arguments
-from vs_stc.restorer import load_restorer
 from vs_stc.runtime import runtime
-from vs_stc.transcode import VideoEncoding, transcode
 
 from .sniff import open_input
 
@@ -135,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
         check_pix_fmt("output_pix_fmt", args.output_pix_fmt)
     input_options = raw_options(args)
     stop = install_stop_request()
+    from vs_stc.restorer import load_restorer  # PyTorch: loaded only for a render, not for --help
+    from vs_stc.transcode import VideoEncoding, transcode
+
     restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
     # The unbuffered stdin, so a stop request is seen while waiting for input.
     container_format, reader = open_input(sys.stdin.buffer.raw, args.format, stop.is_set)

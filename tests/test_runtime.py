@@ -66,3 +66,16 @@ vs.register_on_destroy(lambda: print("left:", [t.name for t in threading.enumera
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "left: []"
+
+
+def test_the_command_lines_answer_help_and_listings_without_pytorch():
+    """``stc --help``, ``stc weights list`` and ``stc-ffmpeg --help`` stay instant: nothing they do loads
+    PyTorch (about 1.2 s and 0.7 GiB)."""
+    probe = ("import contextlib, io, sys\n"
+             "from vs_stc.cli import main as stc\n"
+             "from ffmpeg_filter.cli import main as stc_ffmpeg\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             "    codes = [stc(['--help']), stc(['weights', 'list']), stc(['restore', '--help']), stc_ffmpeg(['--help'])]\n"
+             "print(codes, 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[0, 0, 0, 0] False", result.stderr

@@ -11,6 +11,8 @@ from .errors import (
     STCError,
     UnknownModelError,
 )
+from .runtime import runtime
+
 __all__ = [
     "load_model", "runtime", "restore", "deflicker", "STCError", "OptionError", "UnknownModelError", "CheckpointError",
     "DownloadError", "InputError", "OutputError", "ConfigError", "PluginBuildError",
@@ -24,10 +26,6 @@ def __getattr__(name: str):
         from .loading import load_model
 
         return load_model
-    if name == "runtime":
-        from .runtime import runtime
-
-        return runtime
     if name in ("restore", "deflicker"):
         from . import vapoursynth_plugin
 

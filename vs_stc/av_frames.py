@@ -10,7 +10,6 @@ from av.video.reformatter import ColorRange, Colorspace
 
 from .colour import Layout, Picture, Restored, YUVRule
 from .cuts import rgb_luma, thumbnail
-from .engine import SampleFormat
 from .errors import OptionError
 
 # H.273 matrix codes -> swscale's (which has one entry for BT.601, 470BG and SMPTE 170M alike).
@@ -29,8 +28,9 @@ def working_format(pix_fmt: av.VideoFormat) -> str:
     return "rgba64le" if alpha else "rgb48le"
 
 
-def sample_format(working: str) -> SampleFormat:
-    return SampleFormat.of(np.uint8) if working in ("rgb24", "rgba") else SampleFormat.of(np.uint16, 16)
+def working_peak(working: str) -> float:
+    """White in the samples of a working RGB format: 8-bit for rgb24 and rgba, else 16-bit."""
+    return 255.0 if working in ("rgb24", "rgba") else 65535.0
 
 
 def yuv_description(fmt: av.VideoFormat, frame: av.VideoFrame, rule: YUVRule) -> dict[str, int]:
@@ -56,7 +56,7 @@ def frame_thumbnail(frame: av.VideoFrame) -> np.ndarray:
         return thumbnail(luma, 2**bits - 1)
     working = working_format(fmt)
     rgb = frame.to_ndarray(format=working)
-    return thumbnail(rgb_luma(rgb[..., 0], rgb[..., 1], rgb[..., 2]), sample_format(working).peak)
+    return thumbnail(rgb_luma(rgb[..., 0], rgb[..., 1], rgb[..., 2]), working_peak(working))
 
 
 # The restorers read frames in their own format (colour.Picture). Formats whose colour components
@@ -88,7 +88,7 @@ def picture_of(frame: av.VideoFrame, rule: YUVRule = YUVRule()) -> Picture:
     name = picture_format(frame.format)
     if name in PACKED_RGB:
         rgb = frame.to_ndarray(format=name)
-        return Picture([rgb[..., c] for c in range(rgb.shape[2])], Layout("rgb", float(sample_format(name).peak)))
+        return Picture([rgb[..., c] for c in range(rgb.shape[2])], Layout("rgb", working_peak(name)))
     source = frame if name == frame.format.name else frame.reformat(format=name)
     fmt = source.format
     bits = max(c.bits for c in fmt.components)

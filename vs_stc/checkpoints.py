@@ -13,28 +13,19 @@ import pickle
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, save_file
 
 from .errors import CheckpointError
+from .model_files import (CONFIG_METADATA_KEY, DEFAULTS_METADATA_KEY, ModelDefaults, is_web_page, read_model_defaults,
+                          safetensors_metadata)
 from .models import NAMED_CONFIGS, UNUSED_CHECKPOINT_PREFIXES, STCConfig, STCNet
 
-CONFIG_METADATA_KEY = "stc_config"
-DEFAULTS_METADATA_KEY = "stc_defaults"
-BLENDS = ("keep_detail", "keep_colours")
 _WRAPPER_KEYS = ("params_ema", "params")
 _LAYER_KEY = re.compile(r"^s_ft_layers\.(\d+)\.")
-
-
-def is_web_page(path: Path) -> bool:
-    """Whether a file starts like HTML/XML: an error, login or rate-limit page saved as weights."""
-    with path.open("rb") as f:
-        head = f.read(512).lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body"))
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | None]:
@@ -47,7 +38,7 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | No
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | None]:
-    metadata = _safetensors_metadata(path)
+    metadata = safetensors_metadata(path)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as error:
@@ -60,49 +51,6 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | 
     except (ValueError, TypeError) as error:  # bad JSON, unknown fields, wrong types
         raise CheckpointError(f"{path}: its {CONFIG_METADATA_KEY!r} metadata is not a valid network config "
                               f"({error}); convert or export the model again") from error
-
-
-def _safetensors_metadata(path: Path) -> dict[str, str]:
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return f.metadata() or {}
-    except (SafetensorError, OSError) as error:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({error}); convert it again") from error
-
-
-@dataclass(frozen=True)
-class ModelDefaults:
-    """How a model prefers to run: its window and overlap (the clip lengths it was trained for)
-    and its blend with the input (None, ``keep_detail`` or ``keep_colours``)."""
-
-    window: int = 24
-    overlap: int = 8
-    blend: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.blend not in (None, *BLENDS):
-            raise ValueError(f"blend must be one of {', '.join(BLENDS)} or absent, not {self.blend!r}")
-        for name in ("window", "overlap"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a whole number of frames, not {value!r}")
-
-    def to_json(self) -> str:
-        return json.dumps({"window": self.window, "overlap": self.overlap, "blend": self.blend})
-
-
-def read_model_defaults(path: Path) -> ModelDefaults:
-    """The defaults a safetensors model file carries (the released defaults for other files)."""
-    if path.suffix != ".safetensors":
-        return ModelDefaults()
-    raw = _safetensors_metadata(path).get(DEFAULTS_METADATA_KEY)
-    if not raw:
-        return ModelDefaults()
-    try:
-        return ModelDefaults(**json.loads(raw))
-    except (ValueError, TypeError) as error:
-        raise CheckpointError(f"{path}: its {DEFAULTS_METADATA_KEY!r} metadata is malformed ({error}); "
-                              "export or convert the model again") from error
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive format

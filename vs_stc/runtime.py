@@ -9,16 +9,19 @@ settles on (models/temporal_chunks.py).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from .engine.device import release
 
 
 @contextmanager
 def runtime() -> Iterator[None]:
-    """Runs the block; afterwards the engine's threads are gone and PyTorch's thread count restored."""
+    """Runs the block; afterwards the engine's threads are gone and PyTorch's thread count restored.
+    A block that never loaded the engine (``--help``, listing weights) has nothing to give back and
+    does not import PyTorch for it."""
     try:
         yield
     finally:
-        release()
+        device = sys.modules.get("vs_stc.engine.device")
+        if device is not None:
+            device.release()

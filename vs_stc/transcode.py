@@ -20,10 +20,10 @@ from .av_frames import frame_thumbnail, from_restored, output_pix_fmt, picture_o
 from .colour import Picture, YUVRule
 from .cuts import StreamCuts
 from .errors import InputError
-from .restorer import StreamRestorer
 
 if TYPE_CHECKING:
     from .faces.stream import FaceStreamRestorer
+    from .restorer import StreamRestorer
 
 COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .checkpoints import ModelDefaults, is_web_page, read_model_defaults
 from .errors import CheckpointError, ConfigError, DownloadError, OptionError, UnknownModelError
-from .models import BFVR, DEFLICKER, STCConfig
+from .model_files import ModelDefaults, is_web_page, read_model_defaults
+from .models.config import BFVR, DEFLICKER, STCConfig
 
 RELEASE_URL = "https://github.com/Dixin-Lab/BFVR-STC/releases/download/init"
 CHUNK_BYTES = 1 << 20

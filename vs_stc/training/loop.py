@@ -17,7 +17,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from ..checkpoints import ModelDefaults, load_into, read_checkpoint, save_model
+from ..checkpoints import load_into, read_checkpoint, save_model
+from ..model_files import ModelDefaults
 from ..errors import ConfigError
 from ..models import STCNet
 from .config import TrainConfig
