@@ -55,10 +55,15 @@ fi
 
 # vspipe finds the venv's Python through the user's VapourSynth config (an entry per install),
 # so a plain `vspipe script.vpy` works afterwards without extra environment variables.
-.venv/bin/vapoursynth config >/dev/null
 # core.stc.* comes from a small native plugin, autoloaded by VapourSynth. The wheel carries it
 # (setup.py builds it); an editable install does not, so it is built here, from the checkout's source.
-.venv/bin/stc vapoursynth install >/dev/null
+# Both only when something changed, so that `make test` after a finished setup starts at once.
+plugin=$(find .venv -name libvsstc.so -print -quit)
+if [ ! -f .venv/.vs-stc-plugin ] || [ "$stamp" -nt .venv/.vs-stc-plugin ] || [ -z "$plugin" ] || [ vs_stc/vapoursynth_plugin/stc_plugin.c -nt "$plugin" ]; then
+    .venv/bin/vapoursynth config >/dev/null
+    .venv/bin/stc vapoursynth install >/dev/null
+    touch .venv/.vs-stc-plugin
+fi
 
 if ! command -v ffmpeg >/dev/null 2>&1; then
     echo "setup: installing Debian's ffmpeg"
