@@ -14,12 +14,11 @@ def check_clip(func_name: str, clip: object) -> vs.VideoNode:
     if clip.width == 0 or clip.height == 0:
         raise vs.Error(f"{func_name}: 'clip' has a variable frame size; resize it to one size first")
     family = clip.format.color_family
-    if family not in (vs.RGB, vs.YUV):
-        raise vs.Error(
-            f"{func_name}: 'clip' is {clip.format.name}; use an RGB (RGB24, RGB48, RGBS, RGBH) or a YUV clip"
-        )
-    if family == vs.RGB and clip.format.sample_type == vs.INTEGER and clip.format.bits_per_sample > 16:
-        raise vs.Error(f"{func_name}: 'clip' is {clip.format.name}; integer RGB must be 8 to 16 bits")
+    if family not in (vs.RGB, vs.YUV, vs.GRAY):  # gray as the pipe and batch renders take it: restored as RGB
+        raise vs.Error(f"{func_name}: 'clip' is {clip.format.name}; use an RGB (RGB24, RGB48, RGBS, RGBH), YUV or "
+                       "GRAY clip")
+    if clip.format.sample_type == vs.INTEGER and clip.format.bits_per_sample > 16:
+        raise vs.Error(f"{func_name}: 'clip' is {clip.format.name}; integer samples must be 8 to 16 bits")
     return clip
 
 
