@@ -13,6 +13,7 @@ demo: setup
 bench: setup
 	cd benchmarks && ../.venv/bin/python model_memory_and_speed.py && ../.venv/bin/python engine_overhead.py \
 		&& ../.venv/bin/python bundled_models.py && ../.venv/bin/python face_overhead.py \
+		&& ../.venv/bin/python face_overhead.py --height 2160 \
 		&& ../.venv/bin/python real_footage.py && ../.venv/bin/python vs_threads.py \
 		&& ../.venv/bin/python neighbour_load.py && ../.venv/bin/python precision_auto.py \
 		&& ../.venv/bin/python ray_batch.py && ../.venv/bin/python model_memory.py

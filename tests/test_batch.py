@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import pytest
 
+from commands import stc
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
@@ -35,11 +36,6 @@ def make_clip(path: Path, audio: bool = True, video: bool = True) -> Path:
     subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-y", *inputs, *codecs,
                     "-metadata", "title=Interview take 3", str(path)], check=True)
     return path
-
-
-def stc(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vs_stc.cli", *args], capture_output=True, text=True, timeout=600,
-                          **kwargs)
 
 
 def audio_digests(path: Path) -> list[str]:
@@ -126,8 +122,10 @@ def test_a_write_failure_leaves_no_file_under_the_final_name(tmp_path, model_arg
 
     out = tmp_path / "out"
     # lossless, so the output outgrows the limit whatever the model makes of the clip
-    result = stc("restore", str(clip), "-o", str(out / "a.mp4"), "--crf", "0", *model_args,
-                 preexec_fn=small_files_only)
+    # a process of its own: the file size limit is the process's
+    result = subprocess.run([sys.executable, "-m", "vs_stc.cli", "restore", str(clip), "-o", str(out / "a.mp4"),
+                             "--crf", "0", *model_args], capture_output=True, text=True, timeout=600,
+                            preexec_fn=small_files_only)
     assert result.returncode == 1
     assert "FAILED" in result.stdout and "File too large" in result.stdout
     assert list(out.iterdir()) == []

@@ -24,6 +24,8 @@ import pytest
 import vapoursynth as vs
 from safetensors.torch import load_file, save_file
 
+from commands import stc
+
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
 MODEL = ["--model", "tiny-bfvr", "--faces", "aligned", "--quiet"]
@@ -33,7 +35,8 @@ def ffmpeg(*args: str) -> None:
     subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
-def stc(*args: str, **kwargs) -> subprocess.CompletedProcess:
+def stc_process(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """The installed command in a process of its own: where the environment is what a case changes."""
     return subprocess.run([sys.executable, "-m", "vs_stc.cli", *args], capture_output=True, text=True, timeout=300,
                           **kwargs)
 
@@ -312,8 +315,8 @@ def test_broken_model_files_give_one_line_on_every_surface(tmp_path, case):
 
 
 def test_a_mirror_that_is_not_a_url_is_named(tmp_path):
-    result = stc("restore", "x.mkv", "-o", "y.mkv", "--quiet", cwd=tmp_path,
-                 env={**os.environ, "STC_WEIGHTS_MIRROR": "not a url", "STC_WEIGHTS_DIR": str(tmp_path)})
+    result = stc_process("restore", "x.mkv", "-o", "y.mkv", "--quiet", cwd=tmp_path,
+                         env={**os.environ, "STC_WEIGHTS_MIRROR": "not a url", "STC_WEIGHTS_DIR": str(tmp_path)})
     assert result.returncode == 2
     one_line_error(result.stderr, "STC_WEIGHTS_MIRROR")
 
@@ -352,7 +355,10 @@ def test_fuzzed_inputs_end_in_a_message_or_a_valid_output(work, seed):
 
 # Ctrl-C -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("moment", sorted(random.Random(25).uniform(0.05, 4.0) for _ in range(6)))
+MOMENTS = random.Random(25)
+
+
+@pytest.mark.parametrize("moment", sorted(round(MOMENTS.uniform(0.05, 4.0), 2) for _ in range(10)))
 def test_ctrl_c_at_any_moment_exits_130_in_one_line_and_leaves_no_output(work, moment):
     """From start-up (PyTorch still loading) through the render, on the installed command."""
     command = [str(Path(sys.executable).parent / "stc"), "restore", "in.mkv", "-o", "out.mkv", "--codec", "ffv1",

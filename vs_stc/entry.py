@@ -12,7 +12,11 @@ INTERRUPTED = 130
 def _run(program: str, module: str) -> int:
     try:
         return import_module(module).main()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ImportError) as error:
+        # An interrupt while a compiled module initialises (onnxruntime's, numpy's) surfaces as an
+        # ImportError caused by the KeyboardInterrupt.
+        if not isinstance(error, KeyboardInterrupt) and not isinstance(error.__cause__, KeyboardInterrupt):
+            raise
         print(f"{program}: interrupted", file=sys.stderr)
         return INTERRUPTED
 
