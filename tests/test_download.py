@@ -6,9 +6,9 @@ from __future__ import annotations
 import http.server
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -17,6 +17,7 @@ import vs_stc
 from vs_stc import weights
 from vs_stc.errors import DownloadError, STCError
 
+from commands import stc
 from conftest import TINY
 
 
@@ -147,9 +148,9 @@ def test_corrupted_cached_file_fails_verification(mirror, tiny_file):
 
 
 def _stc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vs_stc.cli", *args], capture_output=True, text=True, env={**os.environ, **env}
-    )
+    """``stc ARGS`` in process, with ``env`` added to the environment for the call."""
+    with mock.patch.dict(os.environ, env):
+        return stc(*args)
 
 
 def test_weights_command_downloads_verifies_and_converts(server, tmp_path, parity_checkpoints):

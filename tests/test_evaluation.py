@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
+from commands import stc
 from vs_stc import metrics
 from vs_stc.evaluation.degrade import degrade
 from vs_stc.evaluation.video_io import read_video, write_video
@@ -121,12 +120,11 @@ def test_degrade_and_eval_commands_on_a_real_clip(tmp_path):
     clean = tmp_path / "clean.mkv"
     write_video(textured_clip(frames=30, shift=1), clean)
     flickered = tmp_path / "flicker.mkv"
-    run = lambda *args: subprocess.run([sys.executable, "-m", "vs_stc.cli", *args], capture_output=True, text=True)
-    made = run("degrade", str(clean), "-o", str(flickered), "--kind", "brightness", "--seed", "4")
+    made = stc("degrade", str(clean), "-o", str(flickered), "--kind", "brightness", "--seed", "4")
     assert made.returncode == 0, made.stderr
     assert read_video(flickered)[0].shape == (30, 96, 96, 3)
 
-    report = run("eval", str(flickered), "--reference", str(clean), "--json", "--plot", str(tmp_path / "curves.png"),
+    report = stc("eval", str(flickered), "--reference", str(clean), "--json", "--plot", str(tmp_path / "curves.png"),
                  "--window", "6", "--overlap", "2")
     assert report.returncode == 0, report.stderr
     values = json.loads(report.stdout)
@@ -142,10 +140,8 @@ def test_eval_runs_the_filter_beside_its_baselines(tmp_path, bundled_deflicker):
     write_video(textured_clip(frames=12, shift=1), clean)
     flickered = tmp_path / "flicker.mkv"
     write_video(degrade(read_video(clean)[0], "brightness", seed=1), flickered)
-    report = subprocess.run([sys.executable, "-m", "vs_stc.cli", "eval", str(flickered), "--reference", str(clean),
-                             "--run", "deflicker", "--model", str(model), "--faces", "aligned", "--window", "6",
-                             "--overlap", "2", "--json"],
-                            capture_output=True, text=True)
+    report = stc("eval", str(flickered), "--reference", str(clean), "--run", "deflicker", "--model", str(model),
+                 "--faces", "aligned", "--window", "6", "--overlap", "2", "--json")
     assert report.returncode == 0, report.stderr
     rows = json.loads(report.stdout)
     assert list(rows) == ["input", "stc", "stc per-frame (window 2)", "ffmpeg deflicker"]

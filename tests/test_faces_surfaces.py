@@ -14,6 +14,7 @@ import av
 import numpy as np
 import pytest
 
+from commands import stc
 from face_clips import CUTS, face_clip
 from vs_stc.evaluation.video_io import write_video
 
@@ -81,9 +82,8 @@ def test_pipe_restores_faces_and_leaves_the_rest_bit_identical(clip_nut, tmp_pat
 
 
 def test_batch_render_with_faces_auto_reports_what_it_did(clip_nut, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "vs_stc.cli", "restore", str(clip_nut), "-o",
-                             str(tmp_path / "out.mkv"), "--codec", "ffv1", "--compare", str(tmp_path / "look.png"),
-                             "--quiet", *FACE_MODE], capture_output=True, text=True, timeout=600)
+    result = stc("restore", str(clip_nut), "-o", str(tmp_path / "out.mkv"), "--codec", "ffv1", "--compare",
+                 str(tmp_path / "look.png"), "--quiet", *FACE_MODE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "face detector" in result.stdout and "faces restored in" in result.stdout
     with av.open(str(tmp_path / "out.mkv")) as container:
