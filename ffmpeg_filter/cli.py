@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from fractions import Fraction
+from typing import BinaryIO
 
 import av
 
@@ -109,7 +110,9 @@ def install_stop_request() -> threading.Event:
 LOSSLESS_CODECS = {"rawvideo", "ffv1", "ffvhuff", "huffyuv", "utvideo", "magicyuv", "png", "qtrle", "v210", "r210"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+    """The command line; ``stdin``/``stdout``: the streams to read and write (default: the process's;
+    callers in process, tests among them, give their own)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error argparse has reported: a code, for callers in process too
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.getsignal(signal.SIGINT)
     try:
         with runtime():
-            return run(args)
+            return run(args, stdin, stdout)
     except OptionError as error:
         print(f"{PROGRAM}: error: {error.spelled(flag_spelling)}", file=sys.stderr)
         return EXIT_USAGE
@@ -128,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: BinaryIO | None) -> int:
+    """``stdin`` (default: the process's, unbuffered, so that a stop request is seen while waiting for
+    input) and ``stdout`` (default: the process's) are taken once the arguments have been checked."""
     if args.output_pix_fmt is not None:
         check_pix_fmt("output_pix_fmt", args.output_pix_fmt)
     input_options = raw_options(args)
@@ -137,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
     from vs_stc.transcode import VideoEncoding, transcode
 
     restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
-    # The unbuffered stdin, so a stop request is seen while waiting for input.
-    container_format, reader = open_input(sys.stdin.buffer.raw, args.format, stop.is_set)
+    container_format, reader = open_input(stdin if stdin is not None else sys.stdin.buffer.raw, args.format,
+                                          stop.is_set)
     try:
         source = av.open(reader, mode="r", format=container_format, options=input_options)
     except av.FFmpegError as error:
@@ -153,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
               f"(stream #{video.index}) and dropping the others", file=sys.stderr)
     progress = Progress(video.frames or None if video else None, enabled=not args.quiet)
     try:
-        with source, av.open(sys.stdout.buffer, mode="w", format=container_format) as sink:
+        with source, av.open(stdout if stdout is not None else sys.stdout.buffer, mode="w",
+                             format=container_format) as sink:
             outcome = transcode(source, sink, restore, VideoEncoding(pix_fmt=args.output_pix_fmt),
                                 on_frame=progress, should_stop=stop.is_set,
                                 rule=YUVRule.given(args.matrix, args.range))

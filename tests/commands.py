@@ -25,3 +25,28 @@ def stc(*args: str, cwd: Path | str | None = None) -> subprocess.CompletedProces
     finally:
         os.chdir(previous)
     return subprocess.CompletedProcess(["stc", *args], code, out.getvalue(), err.getvalue())
+
+
+class _Pipe:
+    """A write-only byte sink that cannot seek, as a pipe cannot (muxers write differently when
+    they can go back)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def stc_ffmpeg(args: list[str], stdin: bytes) -> subprocess.CompletedProcess:
+    """``stc-ffmpeg ARGS`` in this process, ``stdin`` piped in; stdout and stderr as bytes."""
+    from ffmpeg_filter.cli import main
+
+    out, err = _Pipe(), io.StringIO()
+    with redirect_stderr(err):
+        code = main(list(args), stdin=io.BytesIO(stdin), stdout=out)
+    return subprocess.CompletedProcess(["stc-ffmpeg", *args], code, b"".join(out.chunks), err.getvalue().encode())

@@ -4,14 +4,13 @@ gives the frames the batch render gives for the same video tagged in Matroska.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from commands import stc_ffmpeg
 from vs_stc.cli import main as stc
 from vs_stc.colour import YUVRule
 
@@ -55,8 +54,7 @@ def frames(path: Path) -> list[np.ndarray]:
 
 
 def pipe(source: Path, *extra: str) -> list[np.ndarray]:
-    result = subprocess.run([sys.executable, "-m", "ffmpeg_filter", "restore", "--quiet", *ALIGNED, *extra],
-                            input=source.read_bytes(), capture_output=True, timeout=300)
+    result = stc_ffmpeg(["restore", "--quiet", *ALIGNED, *extra], source.read_bytes())
     assert result.returncode == 0, result.stderr.decode()
     output = source.with_name(source.stem + "-out" + "".join(extra) + ".nut")
     output.write_bytes(result.stdout)

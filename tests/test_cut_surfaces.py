@@ -6,8 +6,6 @@ is rendered alone; without cuts (cuts off) the second shot's first frames come o
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import av
@@ -15,6 +13,7 @@ import numpy as np
 import pytest
 import vapoursynth as vs
 
+from commands import stc_ffmpeg
 from face_clips import two_shots
 from vs_stc.cli import main as stc
 
@@ -77,8 +76,7 @@ def test_pipe(sources, tmp_path):
     rendered = {}
     for name in SHOTS:
         nut = write(two_shots()[SHOTS[name]], tmp_path / f"{name}.nut")
-        result = subprocess.run([sys.executable, "-m", "ffmpeg_filter", "restore", "--quiet", *FACE_MODE],
-                                input=nut.read_bytes(), capture_output=True, timeout=600)
+        result = stc_ffmpeg(["restore", "--quiet", *FACE_MODE], nut.read_bytes())
         assert result.returncode == 0, result.stderr.decode()
         (tmp_path / f"{name}-out.nut").write_bytes(result.stdout)
         rendered[name] = yuv_frames(tmp_path / f"{name}-out.nut")

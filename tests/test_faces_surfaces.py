@@ -7,14 +7,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from commands import stc
+from commands import stc, stc_ffmpeg
 from face_clips import CUTS, face_clip
 from vs_stc.evaluation.video_io import write_video
 
@@ -51,8 +50,7 @@ def far_from_faces(n: int, height: int, width: int) -> np.ndarray:
 
 
 def test_pipe_restores_faces_and_leaves_the_rest_bit_identical(clip_nut, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "ffmpeg_filter", "restore", *FACE_MODE],
-                            input=clip_nut.read_bytes(), capture_output=True, timeout=600)
+    result = stc_ffmpeg(["restore", *FACE_MODE], clip_nut.read_bytes())
     assert result.returncode == 0, result.stderr.decode()
     assert b"faces restored in" in result.stderr and b"face detector" in result.stderr
     out = tmp_path / "out.nut"

@@ -14,6 +14,8 @@ from pathlib import Path
 import av
 import pytest
 
+from commands import stc_ffmpeg
+
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
@@ -52,8 +54,8 @@ def talk_nut(workdir, talk_mp4) -> Path:
     return path
 
 
-def run_filter(args: list[str], stdin: bytes, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*STC_FFMPEG, *args], input=stdin, capture_output=True, timeout=300, **kwargs)
+def run_filter(args: list[str], stdin: bytes) -> subprocess.CompletedProcess:
+    return stc_ffmpeg(args, stdin)
 
 
 def streams(data: bytes, fmt: str = "nut"):

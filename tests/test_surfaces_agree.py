@@ -6,8 +6,6 @@ faces, and aligned mode on a clip of face crops."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import av
@@ -15,6 +13,7 @@ import numpy as np
 import pytest
 import vapoursynth as vs
 
+from commands import stc_ffmpeg
 from face_clips import face_clip
 from vs_stc.cli import main as stc
 from vs_stc.training.portraits import held_out_clip
@@ -80,8 +79,7 @@ def test_batch_pipe_and_vapoursynth_give_the_same_samples(mode, tmp_path):
                 *MODES[mode], *COMMON]) == 0
     rendered = {"batch": planes(tmp_path / "batch.mkv")}
     nut = write(clip(mode), tmp_path / "clip.nut")
-    result = subprocess.run([sys.executable, "-m", "ffmpeg_filter", "restore", "--quiet", "--matrix", "709",
-                             *MODES[mode], *COMMON], input=nut.read_bytes(), capture_output=True, timeout=600)
+    result = stc_ffmpeg(["restore", "--quiet", "--matrix", "709", *MODES[mode], *COMMON], nut.read_bytes())
     assert result.returncode == 0, result.stderr.decode()
     (tmp_path / "pipe.nut").write_bytes(result.stdout)
     rendered["pipe"] = planes(tmp_path / "pipe.nut")
