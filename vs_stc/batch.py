@@ -24,16 +24,11 @@ from tqdm import tqdm
 
 from .av_frames import check_pix_fmt
 from .errors import InputError, OptionError, STCError
+from .video_files import CONTAINER_FORMATS, KEPT_CONTAINERS, VIDEO_EXTENSIONS
 from .images import side_by_side, write_png
 from .outputs import check_output, written_atomically
 from .transcode import Outcome, VideoEncoding, transcode
 
-VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
-                    ".y4m", ".nut", ".flv", ".wmv", ".3gp"}
-KEPT_CONTAINERS = {".mp4", ".mkv", ".mov"}  # other inputs become .mkv, which holds any copied stream
-CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm",
-                     ".avi": "avi", ".nut": "nut", ".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts",
-                     ".mpg": "mpeg", ".mpeg": "mpeg", ".flv": "flv", ".wmv": "asf", ".3gp": "3gp", ".y4m": "yuv4mpegpipe"}
 CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
 
 
