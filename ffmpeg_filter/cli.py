@@ -175,7 +175,7 @@ def run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: BinaryIO | Non
         print(f"{PROGRAM}: the input ended early ({outcome.input_error}); wrote all {outcome.frames_out} frames "
               f"decoded before that", file=sys.stderr)
         return 1
-    if outcome.interrupted:
+    if outcome.interrupted or stop.is_set():  # Ctrl-C once the input was all read: it was flushed all the same
         print(f"{PROGRAM}: interrupted; wrote the {outcome.frames_out} frames read so far", file=sys.stderr)
         return 130
     return 0

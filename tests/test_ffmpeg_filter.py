@@ -205,6 +205,36 @@ def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
     assert 0 < written == len(video_out)
 
 
+def test_ctrl_c_after_the_input_was_all_read_still_ends_in_130(workdir):
+    """Face mode restores in blocks of 48 frames: by the time the first block comes out, the whole
+    96-frame input has been read, and the second block is still being restored."""
+    from face_clips import face_clip
+
+    shot = face_clip().frames[:36]
+    frames = [shot[i % 70 if i % 70 < 36 else 70 - i % 70] for i in range(96)]  # forwards and back: no cut
+    source = workdir / "faces.nut"
+    with av.open(str(source), "w", format="nut") as container:
+        stream = container.add_stream("rawvideo", rate=25)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p")))
+        container.mux(stream.encode(None))
+    out = workdir / "faces-interrupted.nut"
+    with out.open("wb") as sink, source.open("rb") as feed:
+        middle = subprocess.Popen([*STC_FFMPEG, "restore", "--model", "tiny-bfvr", "--faces", "auto", "--quiet"],
+                                  stdin=feed, stdout=sink, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while out.stat().st_size == 0 and time.monotonic() < deadline:  # the first block is out
+            time.sleep(0.05)
+        middle.send_signal(signal.SIGINT)
+        _, stderr = middle.communicate(timeout=300)
+    assert middle.returncode == 130, stderr.decode()
+    assert "wrote the 96 frames" in stderr.decode()
+    _, video_out, _ = streams(out.read_bytes())
+    assert len(video_out) == 96
+
+
 def test_bad_model_arguments_fail_before_reading_input(model_args):
     result = run_filter(["restore", *model_args, "--window", "7"], b"")
     assert result.returncode == 2
