@@ -142,12 +142,18 @@ def run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: BinaryIO | Non
     from vs_stc.transcode import VideoEncoding, transcode
 
     restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
-    container_format, reader = open_input(stdin if stdin is not None else sys.stdin.buffer.raw, args.format,
-                                          stop.is_set)
     try:
-        source = av.open(reader, mode="r", format=container_format, options=input_options)
-    except av.FFmpegError as error:
-        raise InputError(f"cannot read the input: {error}") from error
+        container_format, reader = open_input(stdin if stdin is not None else sys.stdin.buffer.raw, args.format,
+                                              stop.is_set)
+        try:
+            source = av.open(reader, mode="r", format=container_format, options=input_options)
+        except av.FFmpegError as error:
+            raise InputError(f"cannot read the input: {error}") from error
+    except InputError:
+        if stop.is_set():  # Ctrl-C before the input's header had arrived: nothing was read, nothing lost
+            print(f"{PROGRAM}: interrupted; wrote the 0 frames read so far", file=sys.stderr)
+            return 130
+        raise
 
     video = source.streams.video[0] if source.streams.video else None
     if video and video.codec_context.name not in LOSSLESS_CODECS and not args.quiet:
