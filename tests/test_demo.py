@@ -14,9 +14,8 @@ import av
 import numpy as np
 import pytest
 
+from checkpoint_server import CheckpointServer
 from vs_stc import demo
-
-from test_download import CheckpointServer
 
 
 def closed_port_url() -> str:

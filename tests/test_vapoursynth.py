@@ -72,7 +72,6 @@ def frame_bytes(frame: vs.VideoFrame) -> bytes:
 
 
 def python_api_frames(tiny_model: str, **kwargs) -> list[bytes]:
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving
 
     core = vs.core
@@ -134,7 +133,6 @@ def test_non_square_and_variable_clips_are_refused(tiny_model):
 
 @pytest.mark.parametrize("fmt", [vs.RGB24, vs.RGB48, vs.RGBS, vs.RGBH, vs.YUV444P10, vs.YUV420P8])
 def test_output_keeps_format_length_rate_and_props(tiny_model, fmt):
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving
 
     source = vs.core.std.SetFrameProps(moving(vs.core, 2 * SIZE, 8, fmt), Custom=7)
@@ -165,7 +163,6 @@ def test_models_run_at_their_own_window_unless_told_otherwise(tiny_model, tmp_pa
 
 
 def test_keep_detail_keeps_the_input_detail(bundled_deflicker):
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving
 
     source = moving(vs.core, 2 * SIZE, 8, vs.RGBS)
@@ -184,7 +181,6 @@ def test_every_yuv_frame_is_read_with_its_own_matrix_and_range():
     the RGB face mode and aligned mode read equals zimg's conversion with that matrix and range."""
     from vs_stc.vapoursynth_plugin.node import picture_of
 
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving_rgb
 
     core = vs.core
@@ -204,7 +200,6 @@ def test_every_yuv_frame_is_read_with_its_own_matrix_and_range():
 
 
 def test_building_on_a_long_clip_asks_for_no_frame_and_a_frame_only_for_its_neighbours(tiny_model):
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import counted_blank
 
     core = vs.core
@@ -222,7 +217,6 @@ def test_building_on_a_long_clip_asks_for_no_frame_and_a_frame_only_for_its_neig
 
 @pytest.mark.parametrize("prop", ["_SceneChangePrev", "_SceneChangeNext"])
 def test_a_cut_on_the_window_grid_splits_the_clip_into_two_clips(tiny_model, prop):
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving
 
     core = vs.core
@@ -238,7 +232,6 @@ def test_a_cut_on_the_window_grid_splits_the_clip_into_two_clips(tiny_model, pro
 
 
 def test_out_of_order_requests_from_many_threads_match_a_sequential_pass(tiny_model):
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving
 
     core = vs.core
@@ -259,7 +252,6 @@ def test_out_of_order_requests_from_many_threads_match_a_sequential_pass(tiny_mo
 
 
 def test_windows_never_cross_scene_changes(tiny_model):
-    sys.path.insert(0, str(TESTS))
     from vs_test_clips import moving
 
     core = vs.core
