@@ -83,5 +83,6 @@ def test_face_mode_on_compressed_clip(carphone, detector, length):
         boxes[n, max(y0, 0):y1, max(x0, 0):x1] = True
     before, after = psnr(compressed, pristine, boxes), psnr(output, pristine, boxes)
     print(f"carphone face boxes, PSNR vs pristine: compressed {before:.2f} dB, face mode (tiny-bfvr) {after:.2f} dB")
-    assert np.isfinite(before) and np.isfinite(after)
-    assert 10 < after < 60 and 10 < before < 60
+    # The tiny model neither helps nor harms these faces much (measured: within 0.15 dB of the input):
+    # a paste off by a pixel, a wrong colour matrix or a seam would cost several dB.
+    assert abs(after - before) < 1.0, (before, after)

@@ -23,7 +23,10 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import av
 import pytest
+
+from commands import stc
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
@@ -64,6 +67,12 @@ def run(command: list, env: dict | None = None, cwd: Path | None = None, **kwarg
     result = subprocess.run([str(c) for c in command], capture_output=True, env=env, cwd=cwd, timeout=600, **kwargs)
     assert result.returncode == 0, f"{command} failed:\n{result.stderr.decode(errors='replace')[-4000:]}"
     return result
+
+
+def decoded(path: Path) -> list[bytes]:
+    """Every video frame's samples."""
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray().tobytes() for frame in container.decode(video=0)]
 
 
 def copy_source(target: Path) -> Path:
@@ -190,7 +199,9 @@ def test_stc_and_stc_ffmpeg_run_from_the_wheel(installed, tmp_path):
 
     restored = tmp_path / "restored.mkv"
     run([bin_dir / "stc", "restore", clip, "-o", restored, "--model", "tiny-bfvr", "--quiet"], env=env, cwd=tmp_path)
-    assert restored.stat().st_size > 0
+    checkout = tmp_path / "checkout.mkv"
+    assert stc("restore", str(clip), "-o", str(checkout), "--model", "tiny-bfvr", "--quiet").returncode == 0
+    assert decoded(restored) == decoded(checkout)  # the wheel's models and code make the checkout's frames
 
     piped = run([bin_dir / "stc-ffmpeg", "restore", "--model", "tiny-bfvr", "--quiet"], env=env, cwd=tmp_path,
                 input=clip.read_bytes())
