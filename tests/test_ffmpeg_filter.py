@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import pytest
@@ -187,20 +188,29 @@ def test_closed_downstream_exits_quietly(talk_nut, model_args):
     assert b"Traceback" not in stderr and stderr == b""
 
 
-def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
-    out = workdir / "interrupted.nut"
+def interrupt_once_output_starts(args: list[str], out: Path, feed: bytes | BinaryIO) -> tuple[int, str]:
+    """Runs ``stc-ffmpeg ARGS`` into ``out`` and sends Ctrl-C once its first bytes are out; ``feed``:
+    bytes written to a stdin left open (the filter waits for more), or a file read to its end.
+    Returns (exit code, stderr)."""
     with out.open("wb") as sink:
-        middle = subprocess.Popen([*STC_FFMPEG, "restore", *model_args, "--quiet"], stdin=subprocess.PIPE,
+        middle = subprocess.Popen([*STC_FFMPEG, *args], stdin=subprocess.PIPE if isinstance(feed, bytes) else feed,
                                   stdout=sink, stderr=subprocess.PIPE)
-        middle.stdin.write(talk_nut.read_bytes())
-        middle.stdin.flush()  # stdin stays open: the filter waits for more input
+        if isinstance(feed, bytes):
+            middle.stdin.write(feed)
+            middle.stdin.flush()
         deadline = time.monotonic() + 120
-        while out.stat().st_size == 0 and time.monotonic() < deadline:  # wait until frames come out
-            time.sleep(0.1)
+        while out.stat().st_size == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
         middle.send_signal(signal.SIGINT)
         _, stderr = middle.communicate(timeout=300)
-    assert middle.returncode == 130, stderr.decode()
-    written = int(stderr.decode().split("wrote the ")[1].split()[0])
+    return middle.returncode, stderr.decode()
+
+
+def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
+    out = workdir / "interrupted.nut"
+    code, stderr = interrupt_once_output_starts(["restore", *model_args, "--quiet"], out, talk_nut.read_bytes())
+    assert code == 130, stderr
+    written = int(stderr.split("wrote the ")[1].split()[0])
     _, video_out, _ = streams(out.read_bytes())
     assert 0 < written == len(video_out)
 
@@ -209,28 +219,17 @@ def test_ctrl_c_after_the_input_was_all_read_still_ends_in_130(workdir):
     """Face mode restores in blocks of 48 frames: by the time the first block comes out, the whole
     96-frame input has been read, and the second block is still being restored."""
     from face_clips import face_clip
+    from media import write_yuv420
 
     shot = face_clip().frames[:36]
     frames = [shot[i % 70 if i % 70 < 36 else 70 - i % 70] for i in range(96)]  # forwards and back: no cut
-    source = workdir / "faces.nut"
-    with av.open(str(source), "w", format="nut") as container:
-        stream = container.add_stream("rawvideo", rate=25)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p")))
-        container.mux(stream.encode(None))
+    source = write_yuv420(workdir / "faces.nut", frames, "rawvideo", "nut")
     out = workdir / "faces-interrupted.nut"
-    with out.open("wb") as sink, source.open("rb") as feed:
-        middle = subprocess.Popen([*STC_FFMPEG, "restore", "--model", "tiny-bfvr", "--faces", "auto", "--quiet"],
-                                  stdin=feed, stdout=sink, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while out.stat().st_size == 0 and time.monotonic() < deadline:  # the first block is out
-            time.sleep(0.05)
-        middle.send_signal(signal.SIGINT)
-        _, stderr = middle.communicate(timeout=300)
-    assert middle.returncode == 130, stderr.decode()
-    assert "wrote the 96 frames" in stderr.decode()
+    with source.open("rb") as feed:
+        code, stderr = interrupt_once_output_starts(["restore", "--model", "tiny-bfvr", "--faces", "auto", "--quiet"],
+                                                    out, feed)
+    assert code == 130, stderr
+    assert "wrote the 96 frames" in stderr
     _, video_out, _ = streams(out.read_bytes())
     assert len(video_out) == 96
 

@@ -272,6 +272,7 @@ def test_the_readme_script_runs_verbatim_on_a_real_file(tmp_path):
     import av
 
     from face_clips import face_clip
+    from media import write_yuv420
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     section = readme[readme.index("## VapourSynth"):]
@@ -279,13 +280,7 @@ def test_the_readme_script_runs_verbatim_on_a_real_file(tmp_path):
     script = tmp_path / "script.vpy"
     script.write_text(block[:block.index("```")])
     frames = face_clip().frames[:24]
-    with av.open(str(tmp_path / "talk.mkv"), "w") as container:
-        stream = container.add_stream("ffv1", rate=25)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p")))
-        container.mux(stream.encode(None))
+    write_yuv420(tmp_path / "talk.mkv", frames, "ffv1")
     result = subprocess.run([str(VSPIPE), str(script), "-c", "y4m", str(tmp_path / "out.y4m")], cwd=tmp_path,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
