@@ -11,8 +11,9 @@ Frames are handled in blocks of ``block`` frames. Each block is analysed with th
 ``block_context`` frames before and after it, so its tracks, smoothing and fades come out as for
 the whole clip, and each track's crops go through the engine on the clip's window grid
 (restoring.py): every frame comes out exactly as one pass over the whole clip would make it, and
-no block boundary shows. Memory holds the frames of one block, the ``window - 1`` before it and
-the context after it, and the faces (boxes and landmarks) of the context before it.
+no block boundary shows. Memory holds the frames of the block being restored (with the
+``window - 1`` before it and the context after it), those of the next block as they arrive, and the
+faces (boxes and landmarks) of the context before them.
 """
 
 from __future__ import annotations
