@@ -186,14 +186,13 @@ def declared_seconds(container: av.container.InputContainer, video: av.video.str
     return None
 
 
-def shortfall(outcome: Outcome, container: av.container.InputContainer, video: av.video.stream.VideoStream
-              ) -> str | None:
-    """Why the frames decoded look cut off, or None. A frame count the container states (MP4's
-    index) is compared with the frames decoded; a duration (Matroska, WebM) with the time the
-    decoded frames span, not with duration times the nominal rate, which is no frame count for
-    variable frame rate video (phone and screen recordings)."""
-    declared, exact = declared_frames(container, video)
-    decoded = outcome.frames_in
+def shortfall(outcome: Outcome, declaration: tuple[int | None, bool], container: av.container.InputContainer,
+              video: av.video.stream.VideoStream) -> str | None:
+    """Why the frames decoded look cut off, or None. ``declaration``: ``declared_frames`` of the input.
+    A frame count the container states (MP4's index) is compared with the frames decoded; a duration
+    (Matroska, WebM) with the time the decoded frames span, not with duration times the nominal
+    rate, which is no frame count for variable frame rate video (phone and screen recordings)."""
+    (declared, exact), decoded = declaration, outcome.frames_in
     if exact:
         return f"only {decoded} of the {declared} frames its container declares could be decoded" \
             if decoded < declared else None
@@ -295,7 +294,7 @@ def render(
                 result.frames = outcome.frames_out
                 if outcome.input_error:
                     raise InputError(f"the input is damaged after frame {outcome.frames_in} ({outcome.input_error})")
-                if short := shortfall(outcome, source, video):
+                if short := shortfall(outcome, (declared, exact), source, video):
                     short += " (a cut-off file?)"
                     if not allow_partial:
                         raise InputError(f"{short}; pass --allow-partial to keep what was decoded")
