@@ -14,7 +14,15 @@ import pytest
 import torch
 
 from vs_stc.engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRunner
-from vs_stc.engine.device import DeviceWorker, auto_precision, cpu_has_native_bf16, usable_cores, worker_for
+from vs_stc.engine.device import (
+    THREAD_VARIABLES,
+    DeviceWorker,
+    auto_precision,
+    configure_threads,
+    cpu_has_native_bf16,
+    usable_cores,
+    worker_for,
+)
 from vs_stc.models.deterministic import deterministic_network
 from vs_stc.options import resolve
 
@@ -63,6 +71,24 @@ def test_intra_op_threads_follow_the_cores_this_process_may_use_and_an_explicit_
     assert threads_in_subprocess("import torch; torch.set_num_threads(1)") == 1
     assert threads_in_subprocess("", OMP_NUM_THREADS="1") == 1
     assert threads_in_subprocess("") == min(usable_cores(), torch.get_num_threads())
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="needs 2 cores")
+def test_face_mode_runs_leave_a_core_to_the_face_pipeline_unless_the_environment_says_otherwise(monkeypatch):
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    network = deterministic_network(TINY)
+    seen: list[int] = []
+    network.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    clip = [[np.zeros((TINY.resolution,) * 2, np.uint8)] * 3] * 4
+    engine_threads = configure_threads()
+    runs = [WindowRunner(network, SampleFormat.of(np.uint8), EngineOptions(window=4, overlap=2), cores_beside=beside)
+            for beside in (1, 0)]
+    for runner in runs:
+        runner.run(clip)
+    monkeypatch.setenv("OMP_NUM_THREADS", str(engine_threads))
+    runs[0].run(clip)
+    assert seen == [engine_threads - 1, engine_threads, engine_threads]
 
 
 def test_auto_precision_picks_by_device_and_fp32_stays_selectable():

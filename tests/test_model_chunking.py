@@ -10,7 +10,9 @@ import torch
 import vs_stc
 from vs_stc.errors import OptionError
 from vs_stc.models import temporal_chunks
-from vs_stc.models.blocks import Downsample, ResidualBlock, Upsample, group_norm
+from vs_stc.models.blocks import Conv3d, Downsample, ResidualBlock, Upsample, group_norm
+from vs_stc.models import STCNet
+from vs_stc.models.config import BFVR
 from vs_stc.models.deterministic import deterministic_network
 
 from conftest import PARITY, TINY
@@ -53,7 +55,7 @@ def test_resampling(frames, chunk, temporal):
 
 @pytest.mark.parametrize("frames, chunk", LENGTHS_AND_CHUNKS)
 def test_norm_then_convolution(frames, chunk):
-    blocks = torch.nn.ModuleList([randomised(group_norm(8, 4)), randomised(torch.nn.Conv3d(8, 3, 3, padding=1))])
+    blocks = torch.nn.ModuleList([randomised(group_norm(8, 4)), randomised(Conv3d(8, 3, 3, padding=1))])
     x = clip(1, 8, frames, 12, 10)
     with torch.inference_mode():
         torch.testing.assert_close(temporal_chunks.run_blocks(blocks, x, chunk), blocks[1](blocks[0](x)), **TOLERANCE)
@@ -134,6 +136,18 @@ def test_autograd_runs_the_whole_clip_path():
     with torch.enable_grad():
         network.encoder(x.requires_grad_()).sum().backward()
     assert x.grad is not None and torch.equal(x.detach(), kept)
+
+
+def test_auto_chunks_hold_one_frame_at_the_released_size_and_whole_small_clips():
+    released, tiny = STCNet(BFVR), deterministic_network(TINY)
+    assert released.temporal_chunk == tiny.temporal_chunk == "auto"
+    for dtype in (torch.float32, torch.bfloat16):
+        clip_in = torch.empty(1, 3, 24, 512, 512, dtype=dtype, device="meta")
+        assert released.encoder._frames_per_chunk(clip_in) == 1
+        latent = torch.empty(1, BFVR.latent_channels, 12, 64, 64, dtype=dtype, device="meta")
+        assert released.generator._frames_per_chunk(latent) == 1
+    assert tiny.encoder._frames_per_chunk(torch.empty(1, 3, 24, 64, 64)) >= 24
+    assert tiny.generator._frames_per_chunk(torch.empty(1, TINY.latent_channels, 12, 8, 8)) >= 24
 
 
 @pytest.mark.parametrize("value", [0, -2, 2.5, True, "4"])

@@ -45,19 +45,40 @@ def intra_op_threads() -> int:
 
 
 _configured: int | None = None  # PyTorch's thread count before the engine set it; None: not set
+_engine_threads = 1  # what configure_threads set
 _configure_lock = threading.Lock()
 
 
 def configure_threads() -> int:
     """Sets PyTorch's intra-op threads once (until ``release``; see ``intra_op_threads``) and returns
     them. With OMP_NUM_THREADS or MKL_NUM_THREADS set, PyTorch already follows them: nothing changes."""
-    global _configured
+    global _configured, _engine_threads
     with _configure_lock:
         if _configured is None:
             _configured = torch.get_num_threads()
-            if not any(os.environ.get(name) for name in THREAD_VARIABLES):
+            if not _threads_from_environment():
                 torch.set_num_threads(intra_op_threads())
+            _engine_threads = torch.get_num_threads()
         return torch.get_num_threads()
+
+
+def _threads_from_environment() -> bool:
+    return any(os.environ.get(name) for name in THREAD_VARIABLES)
+
+
+def leave_cores(cores: int) -> None:
+    """On the CPU worker, before a model run: PyTorch's intra-op threads are the engine's less
+    ``cores`` (at least one), left to work that runs beside the model, such as face mode's detection
+    and paste-back. OpenMP's threads wait for each other at the end of every parallel region, so a
+    team as large as the machine, one of whose threads another busy thread has pre-empted, runs at
+    the pace of that thread: in a 1080p face-mode render on 2 cores the model took 2.5 times as long
+    with 2 threads as with 1 (benchmarks/README.md). A thread count from the environment is kept."""
+    with _configure_lock:
+        if _configured is None or _threads_from_environment():
+            return
+        wanted = max(1, _engine_threads - cores)
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
 
 
 class DeviceWorker:

@@ -22,7 +22,7 @@ from ..errors import PrecisionError
 from ..models import STCNet
 from .cache import WindowCache
 from .detail import keep_input_colours, keep_input_detail
-from .device import exact_float32, worker_for
+from .device import exact_float32, leave_cores, worker_for
 from .exchange import Frame, SampleFormat, Uploaded, exchange_for, frame_shape, host_frames
 from .levels import anchor_levels
 from .planning import Contribution, IsCut, Plan, Window, plan, plan_around, shot_window_starts, validate
@@ -73,10 +73,12 @@ class WindowRunner:
     """Model + device + precision: turns a window's frames into its restored frames; the model runs
     on its device's one worker thread (device.py), whatever thread asks."""
 
-    def __init__(self, model: STCNet, fmt: SampleFormat, options: EngineOptions = EngineOptions()) -> None:
+    def __init__(self, model: STCNet, fmt: SampleFormat, options: EngineOptions = EngineOptions(),
+                 cores_beside: int = 0) -> None:
+        """``cores_beside``: CPU cores the model's runs leave to work that runs beside them (device.leave_cores)."""
         if options.window % model.config.temporal_factor:
             raise ValueError(f"window must be a multiple of {model.config.temporal_factor}, not {options.window}")
-        self.model, self.fmt, self.options = model, fmt, options
+        self.model, self.fmt, self.options, self.cores_beside = model, fmt, options, cores_beside
         parameter = next(model.parameters())
         self.exchange = exchange_for(parameter.device, parameter.dtype)
         self.device = worker_for(parameter.device)
@@ -100,6 +102,8 @@ class WindowRunner:
 
     def _forward(self, uploaded: Uploaded) -> object:
         batch = self.exchange.wait(uploaded)
+        if batch.device.type == "cpu":
+            leave_cores(self.cores_beside)
         with exact_float32(batch):
             return self.exchange.start_download(self.model(batch)[0])
 

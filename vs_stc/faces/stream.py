@@ -41,6 +41,9 @@ DETECT_SIDE = 960  # pixels: frames are not detected smaller than this on their 
 SMALLEST_BOX = 16  # pixels: RetinaFace's smallest anchors
 CROPS = SampleFormat.of(np.float32)  # aligned crops reach the engine as float RGB in [0, 1]
 
+# CPU cores the model leaves to detection, cropping and paste-back, which run beside it.
+FACE_PIPELINE_CORES = 1
+
 
 @dataclass
 class FaceCounts:
@@ -111,7 +114,7 @@ class FaceStreamRestorer:
         detects the next block's frames, so on a GPU the model, not the face pipeline, sets the
         pace. One block is restored at a time; its frames come out as soon as it is done."""
         self.counts = FaceCounts()
-        runner = WindowRunner(self.network, CROPS, self.engine)
+        runner = WindowRunner(self.network, CROPS, self.engine, cores_beside=FACE_PIPELINE_CORES)
         before, after = self.context()
         reach = self.engine.window - 1  # how far a block's windows read beyond it
         held: deque[Picture] = deque()  # frames first_held, first_held + 1, ...

@@ -17,8 +17,12 @@ from .blocks import (
 )
 from .config import STCConfig
 
-# Frames per chunk at the full-resolution levels when running without autograd (None: whole clip).
-DEFAULT_TEMPORAL_CHUNK = 1
+# Frames per chunk at the full-resolution levels when running without autograd: "auto" takes as
+# many frames as fit in CHUNK_BYTES of the level's widest activation (one frame at the released
+# 512 x 512; the whole clip for a 64-pixel model, whose one-frame chunks are too small for oneDNN's
+# convolutions and run several times slower in PyTorch's fallback kernel), None the whole clip.
+DEFAULT_TEMPORAL_CHUNK = "auto"
+CHUNK_BYTES = 16 * 2**20
 
 
 def _middle(channels: int, groups: int) -> list[nn.Module]:
@@ -49,16 +53,29 @@ class _BlockStack(nn.Module):
 
     blocks: nn.ModuleList
     full_resolution: slice
-    temporal_chunk: int | None = DEFAULT_TEMPORAL_CHUNK
+    full_resolution_width: int  # channels of the widest full-resolution activation
+    upscale: int  # full-resolution size / input size
+    temporal_chunk: int | str | None = DEFAULT_TEMPORAL_CHUNK
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.temporal_chunk is None or torch.is_grad_enabled():
             return self._run(self.blocks, x)
+        chunk = self._frames_per_chunk(x)
         start, stop = self.full_resolution.start, self.full_resolution.stop
         x = self._run(self.blocks[:start], x)
-        with temporal_chunks.heap_kept_small(x.device):
-            x = temporal_chunks.run_blocks(self.blocks[start:stop], x, self.temporal_chunk)
+        if chunk >= x.shape[2]:
+            x = temporal_chunks.run_blocks(self.blocks[start:stop], x, chunk)
+        else:
+            with temporal_chunks.heap_kept_small(x.device):
+                x = temporal_chunks.run_blocks(self.blocks[start:stop], x, chunk)
         return self._run(self.blocks[stop:], x)
+
+    def _frames_per_chunk(self, x: torch.Tensor) -> int:
+        if self.temporal_chunk != "auto":
+            return self.temporal_chunk
+        frame_bytes = (x.shape[0] * self.full_resolution_width * x.shape[3] * x.shape[4] * self.upscale**2
+                       * x.element_size())
+        return max(CHUNK_BYTES // frame_bytes, 1)
 
     @staticmethod
     def _run(blocks: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
@@ -86,6 +103,7 @@ class Encoder(_BlockStack):
         self.blocks = nn.ModuleList(blocks)
         downsamples = [i for i, block in enumerate(blocks) if isinstance(block, Downsample)]
         self.full_resolution = slice(0, downsamples[0] + 1 if downsamples else len(blocks))
+        self.full_resolution_width, self.upscale = widths[0], 1
 
 
 class Generator(_BlockStack):
@@ -109,6 +127,7 @@ class Generator(_BlockStack):
         self.blocks = nn.ModuleList(blocks)
         upsamples = [i for i, block in enumerate(blocks) if isinstance(block, Upsample)]
         self.full_resolution = slice(upsamples[-1] if upsamples else 0, len(blocks))
+        self.full_resolution_width, self.upscale = widths[0], 2 ** len(upsamples)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid_(super().forward(x)) if not torch.is_grad_enabled() else torch.sigmoid(super().forward(x))

@@ -17,8 +17,27 @@ def group_norm(channels: int, groups: int) -> nn.GroupNorm:
     return nn.GroupNorm(groups, channels, eps=1e-6, affine=True)
 
 
+def convolve(conv: nn.Conv3d, x: torch.Tensor, padding: tuple[int, int, int]) -> torch.Tensor:
+    """``conv`` over x with ``padding`` (zeros). Float32 inference on the CPU always runs on oneDNN:
+    PyTorch sends inputs whose batch x channels x frames x height is under 20480 (every convolution
+    of a 64-pixel model) to its reference kernel instead, which took 1.2-3.8 times as long for a
+    whole network here (benchmarks/small_convolutions.py); the two agree to float rounding."""
+    if (x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+            and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        return torch.mkldnn_convolution(x.contiguous(), conv.weight, conv.bias, padding, conv.stride,
+                                        conv.dilation, conv.groups)
+    return F.conv3d(x, conv.weight, conv.bias, conv.stride, padding, conv.dilation, conv.groups)
+
+
+class Conv3d(nn.Conv3d):
+    """nn.Conv3d (same parameters and checkpoint keys) whose forward is ``convolve``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return convolve(self, x, self.padding)
+
+
 def conv3d(in_channels: int, out_channels: int, kernel: int = 3) -> nn.Conv3d:
-    return nn.Conv3d(in_channels, out_channels, kernel, padding=kernel // 2)
+    return Conv3d(in_channels, out_channels, kernel, padding=kernel // 2)
 
 
 def norm_swish(norm: nn.GroupNorm, x: torch.Tensor) -> torch.Tensor:
@@ -35,7 +54,7 @@ class ResidualBlock(nn.Module):
         self.norm2 = group_norm(out_channels, groups)
         self.conv2 = conv3d(out_channels, out_channels)
         if in_channels != out_channels:
-            self.conv_out = nn.Conv3d(in_channels, out_channels, 1)
+            self.conv_out = Conv3d(in_channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv1(norm_swish(self.norm1, x))
@@ -53,9 +72,9 @@ class Downsample(nn.Module):
         self.temporal = temporal
         if temporal:
             # Pads one step at the end of t, h and w, then a valid 3x3x3 conv with stride 2.
-            self.conv = nn.Conv3d(channels, channels, 3, stride=2, padding=0)
+            self.conv = Conv3d(channels, channels, 3, stride=2, padding=0)
         else:
-            self.conv = nn.Conv3d(channels, channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
+            self.conv = Conv3d(channels, channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.temporal:

@@ -44,16 +44,17 @@ class STCNet(nn.Module):
         self.generator = Generator(config)
 
     @property
-    def temporal_chunk(self) -> int | None:
+    def temporal_chunk(self) -> int | str | None:
         """Frames per chunk of the full-resolution encoder and generator levels in inference
-        (None: the whole clip at once, more memory for the same output)."""
+        ("auto": as many as fit a fixed budget, one frame at the released size; None: the whole
+        clip at once, more memory for the same output)."""
         return self.encoder.temporal_chunk
 
     @temporal_chunk.setter
-    def temporal_chunk(self, frames: int | None) -> None:
-        if frames is not None and (type(frames) is not int or frames < 1):
-            raise OptionError("temporal_chunk", f"must be a whole number of frames of at least 1, or None "
-                                                f"for no chunking, not {frames!r}")
+    def temporal_chunk(self, frames: int | str | None) -> None:
+        if frames not in (None, "auto") and (type(frames) is not int or frames < 1):
+            raise OptionError("temporal_chunk", f"must be a whole number of frames of at least 1, \"auto\" "
+                                                f"or None for no chunking, not {frames!r}")
         self.encoder.temporal_chunk = self.generator.temporal_chunk = frames
 
     @staticmethod

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import Downsample, ResidualBlock, Upsample
+from .blocks import Downsample, ResidualBlock, Upsample, convolve
 
 try:
     _LIBC = ctypes.CDLL("libc.so.6")
@@ -163,7 +163,7 @@ def _fill(out: torch.Tensor, x: torch.Tensor, first: int, activation: Affine | N
 
 def temporally_padded_conv(conv: nn.Conv3d, padded: torch.Tensor) -> torch.Tensor:
     """``conv`` over input whose temporal padding is already in place (its spatial padding is not)."""
-    return F.conv3d(padded, conv.weight, conv.bias, conv.stride, (0, *conv.padding[1:]))
+    return convolve(conv, padded, (0, *conv.padding[1:]))
 
 
 def assemble(frames: int, chunks: Iterator[tuple[int, int, torch.Tensor]]) -> torch.Tensor:
