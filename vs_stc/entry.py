@@ -3,6 +3,7 @@ ends a command with exit code 130 and one line, never a traceback."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from importlib import import_module
 
@@ -19,6 +20,11 @@ def _run(program: str, module: str) -> int:
             raise
         print(f"{program}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        # The outcome is decided and said. Python puts back SIGINT's default action while it shuts
+        # down, so a Ctrl-C in those last tenths of a second would kill the process silently after
+        # a finished render: from here on it is ignored.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def stc() -> int:
