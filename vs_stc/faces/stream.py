@@ -18,11 +18,10 @@ faces (boxes and landmarks) of the context before them.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, deque
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Container, Iterable, Iterator
+from typing import Container, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -59,36 +58,14 @@ class FaceCounts:
                 f"{self.small_faces} detections below min_face left alone")
 
 
-class DetectionCache:
-    """The faces of the frames detected lately, by frame number: random access (VapourSynth's
-    blocks, whose contexts overlap) detects each frame once. Thread-safe."""
-
-    def __init__(self, kept: int = 1024) -> None:
-        self.kept = kept
-        self._faces: OrderedDict[int, list[Face]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, n: int) -> list[Face] | None:
-        with self._lock:
-            return self._faces.get(n)
-
-    def put(self, n: int, faces: list[Face]) -> None:
-        with self._lock:
-            self._faces[n] = faces
-            while len(self._faces) > self.kept:
-                self._faces.popitem(last=False)
-
-
 class FaceStreamRestorer:
     """A loaded model and detector: restores the faces of frames given in order
     (``restorer(pictures, cuts)`` -> a ``Restored`` per frame, in order)."""
 
     def __init__(self, network: STCNet, engine: EngineOptions, detector: Detector, detector_reason: str,
-                 min_face: float = MIN_FACE, block: int = BLOCK, cuts: str = "auto",
-                 detections: DetectionCache | None = None) -> None:
+                 min_face: float = MIN_FACE, block: int = BLOCK, cuts: str = "auto") -> None:
         self.network, self.engine, self.detector = network, engine, detector
         self.detector_reason, self.min_face, self.block, self.cuts = detector_reason, min_face, block, cuts
-        self.detections = detections
         self.counts = FaceCounts()
 
     def check(self, height: int, width: int) -> None:
@@ -114,7 +91,7 @@ class FaceStreamRestorer:
         detects the next block's frames, so on a GPU the model, not the face pipeline, sets the
         pace. One block is restored at a time; its frames come out as soon as it is done."""
         self.counts = FaceCounts()
-        runner = WindowRunner(self.network, CROPS, self.engine, cores_beside=FACE_PIPELINE_CORES)
+        runner = self.runner()
         before, after = self.context()
         reach = self.engine.window - 1  # how far a block's windows read beyond it
         held: deque[Picture] = deque()  # frames first_held, first_held + 1, ...
@@ -127,13 +104,13 @@ class FaceStreamRestorer:
 
         def submit(start: int, end: int) -> None:
             shots = [i for i in range(first_found + 1, received) if i in cuts]
-            in_flight.append(restoring.submit(self._block, runner, list(held), first_held, list(found), first_found,
-                                              shots, start, end))
+            in_flight.append(restoring.submit(self._detected_block, runner, list(held), first_held, list(found),
+                                              first_found, shots, start, end))
 
         try:
             for picture in frames:
                 held.append(picture)
-                found.append(detecting.submit(self._faces, received, picture))
+                found.append(detecting.submit(detect_faces, self.detector, picture, self.min_face))
                 received += 1
                 while in_flight and in_flight[0].done():  # out as soon as restored: its frames are freed
                     yield from in_flight.popleft().result()
@@ -160,23 +137,24 @@ class FaceStreamRestorer:
             detecting.shutdown(cancel_futures=True)
             restoring.shutdown(cancel_futures=True)
 
-    def _faces(self, n: int, picture: Picture) -> list[Face]:
-        """The faces of frame n, detected once (``detections`` keeps them across calls), at the
-        reduced size ``detection_factor`` allows."""
-        faces = self.detections.get(n) if self.detections is not None else None
-        if faces is None:
-            factor = detection_factor(picture.size, self.min_face)
-            found = next(detect_frames(self.detector, [picture.reduced(factor).rgb()], max_side=None, batch=1))
-            faces = [face.scaled(factor) for face in found] if factor > 1 else found
-            if self.detections is not None:
-                self.detections.put(n, faces)
-        return faces
+    def runner(self) -> WindowRunner:
+        """The engine's runner for this restorer's aligned crops."""
+        return WindowRunner(self.network, CROPS, self.engine, cores_beside=FACE_PIPELINE_CORES)
 
-    def _block(self, runner: WindowRunner, held: list[Picture], first_held: int, detected: list[Future[list[Face]]],
-               first_found: int, cuts: list[int], start: int, end: int) -> list[Restored]:
-        """Frames ``start`` .. ``end - 1``, analysed with all faces found around them as context."""
-        resolution = self.network.config.resolution
+    def _detected_block(self, runner: WindowRunner, held: list[Picture], first_held: int,
+                        detected: list[Future[list[Face]]], first_found: int, cuts: list[int], start: int,
+                        end: int) -> list[Restored]:
         found = [faces.result() for faces in detected]
+        return self.restore_block(runner, held, first_held, found, first_found, cuts, start, end)
+
+    def restore_block(self, runner: WindowRunner, held: Sequence[Picture], first_held: int,
+                      found: Sequence[list[Face]], first_found: int, cuts: Sequence[int], start: int,
+                      end: int) -> list[Restored]:
+        """Frames ``start`` .. ``end - 1``, analysed with the faces ``found`` in the frames from
+        ``first_found`` on (``context()`` around the block, or up to the clip's ends) and the shots
+        that start at ``cuts``. ``held``: the frames from ``first_held`` on, at least those within
+        ``window - 1`` of the block (the frames its windows crop)."""
+        resolution = self.network.config.resolution
         analysis = analyse_detections(found, start=first_found, cuts=cuts, crop_size=resolution,
                                       min_face=self.min_face)
         self.counts.small_faces += sum(_small_faces(found[n - first_found], resolution, self.min_face)
@@ -193,6 +171,13 @@ class FaceStreamRestorer:
                 self.counts.frames_with_faces += 1
                 self.counts.faces += results[-1].faces
         return results
+
+
+def detect_faces(detector: Detector, picture: Picture, min_face: float) -> list[Face]:
+    """The faces in ``picture``, detected at the reduced size ``detection_factor`` allows."""
+    factor = detection_factor(picture.size, min_face)
+    found = next(detect_frames(detector, [picture.reduced(factor).rgb()], max_side=None, batch=1))
+    return [face.scaled(factor) for face in found] if factor > 1 else found
 
 
 def detection_factor(size: tuple[int, int], min_face: float) -> int:

@@ -1,18 +1,19 @@
 """Face mode (``faces="auto"``) as a VapourSynth node: random access over whole frames.
 
-- Fixed blocks of ``BLOCK`` frames, aligned on multiples of ``BLOCK``. Block k is face mode's own
-  block renderer (faces/stream.py) over the frames ``block_context`` before and after it, in the
-  clip's own format: the frames of one pass over the clip, whatever the block boundaries, request
-  order or thread count, and the same samples as the pipe and batch renders give.
+- Two nodes. The first (``facts``, a 1 x 1 clip) detects the faces of each frame and whether it
+  starts a shot, as frame props, once per frame and on VapourSynth's own threads; its frames are
+  tiny, so a block reads the facts of its whole context without holding that context's frames.
+- The second serves fixed blocks of ``BLOCK`` frames, aligned on multiples of ``BLOCK``. Block k
+  is face mode's own block renderer (``FaceStreamRestorer.restore_block``) over the facts
+  ``block_context`` before and after it and the frames its windows read (``window - 1`` either
+  side), in the clip's own format: the frames of one pass over the clip, whatever the block
+  boundaries, request order or thread count, and the same samples as the pipe and batch renders.
 - Every output frame comes from one ModifyFrame over the clip; its other inputs are the clips
-  whose frame n is frame ``(n // B) * B - before - 2 + j``, so VapourSynth prefetches exactly the
-  frames a block needs (no get_frame in a callback), in their own format (a 1080p 4:2:0 frame is
-  3 MB, not the 24 MB of float RGB). A block is computed once, even when several threads ask for
-  it, and kept in a small cache of blocks; faces are detected once per frame (a cache by frame
-  number across blocks, whose contexts overlap).
+  whose frame n is frame ``(n // B) * B + j`` for the span each needs, so VapourSynth prefetches
+  exactly what a block needs (no get_frame in a callback), in the clip's own format. A block is
+  computed once, even when several threads ask for it, and kept in a small cache of blocks.
 - Scene cuts (``cuts``: the built-in detector and/or ``_SceneChangePrev`` / ``_SceneChangeNext``)
-  split tracks (a face track never crosses a cut); the detector reads two frames more before the
-  block's context and one after it.
+  split tracks (a face track never crosses a cut).
 - YUV frames are read by the colour rule (their ``_Matrix``/``_Range``; colour.py); frames whose
   matrix was assumed get ``_Matrix`` and ``STCAssumedMatrix=1``. Outside the pasted faces every
   sample is the input's, and frames with no face pass through bit-identical (props aside).
@@ -24,13 +25,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import vapoursynth as vs
 
 from ..colour import Patch
 from ..engine.cache import WindowCache
 from ..faces import load_detector
 from ..faces.restoring import block_context
-from ..faces.stream import BLOCK, DetectionCache, FaceStreamRestorer
+from ..faces.stream import BLOCK, FaceStreamRestorer, detect_faces
+from ..faces.types import Face
 from ..models import STCNet
 from .node import ShotStarts, picture_of, run_props, shifted, written
 
@@ -38,6 +41,7 @@ core = vs.core
 
 CACHED_BLOCKS = 3
 CACHED_BYTES = 512 << 20  # the finished blocks kept: the patches that paste their faces
+FACE_VALUES = 15  # box (4), landmarks (10), score
 
 
 def block_bytes(block: list[tuple[int, Sequence[Patch]]]) -> int:
@@ -55,32 +59,62 @@ def block_clips(clip: vs.VideoNode, block: int, before: int, after: int) -> list
     return clips
 
 
+def facts(clip: vs.VideoNode, detector, min_face: float, cuts: str) -> vs.VideoNode:
+    """A 1 x 1 clip whose frame n says, in props, the faces of frame n of ``clip`` and whether it
+    starts a shot (the cut detector reads frames n - 2 .. n + 1)."""
+    blank = core.std.BlankClip(clip, width=1, height=1, format=vs.GRAY8, keep=True)
+    shot_starts = ShotStarts(cuts, clip.num_frames)
+
+    def fill(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        out = f[0].copy()
+        faces = detect_faces(detector, picture_of(f[3]), min_face)
+        out.props["STCCut"] = int(shot_starts(n, lambda j: f[j - n + 3]))
+        out.props["STCFaceCount"] = len(faces)
+        if faces:
+            out.props["STCFaceValues"] = [float(v) for face in faces
+                                          for v in (*face.box, *face.landmarks.ravel(), face.score)]
+        return out
+
+    return core.std.ModifyFrame(blank, [blank] + [shifted(clip, d) for d in (-2, -1, 0, 1)], fill)
+
+
+def faces_of(props: vs.FrameProps) -> list[Face]:
+    """The faces a ``facts`` frame holds."""
+    if not props["STCFaceCount"]:
+        return []
+    values = np.asarray(props["STCFaceValues"], dtype=np.float64).reshape(-1, FACE_VALUES)
+    return [Face(row[:4], row[4:14], float(row[14])) for row in values]
+
+
 def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> vs.VideoNode:
     """``options``: a RunOptions with faces='auto'. Renders nothing."""
     detector, _reason = load_detector(options.detector, options.device)
     engine = options.engine_options()
-    detections = DetectionCache()
     before, after = block_context(engine.window, engine.overlap)
+    reach = engine.window - 1  # how far a block's windows read beyond it
     length = clip.num_frames
-    # The detector judges frame i from frames i - 2 .. i + 1: two more before the context, one after.
-    clips = [clip] + block_clips(clip, block, before + 2, after + 1)
-    shot_starts = ShotStarts(options.cuts, length)
+    fact_clips = block_clips(facts(clip, detector, options.min_face, options.cuts), block, before, after)
+    frame_clips = block_clips(clip, block, reach, reach)
     blocks = WindowCache(CACHED_BLOCKS, CACHED_BYTES, size_of=block_bytes)
     props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face, "STCBlock": block}
 
-    def compute(k: int, fetched: Sequence[vs.VideoFrame]) -> list[tuple[int, Sequence[Patch]]]:
+    def compute(k: int, fetched_facts: Sequence[vs.VideoFrame], fetched_frames: Sequence[vs.VideoFrame]
+                ) -> list[tuple[int, Sequence[Patch]]]:
         """(faces pasted, the patches that paste them) of each frame of block k."""
-        first = k * block - before - 2  # the frame fetched[0] holds
-        lo, hi = max(0, k * block - before), min(length, (k + 1) * block + after)
-        cuts = {i for i in range(lo + 1, hi) if shot_starts(i, lambda j: fetched[j - first])}
-        restorer = FaceStreamRestorer(network, engine, detector, "", options.min_face, block, options.cuts, detections)
-        pictures = (picture_of(fetched[i - first]) for i in range(lo, hi))
-        wanted = range(k * block, min(length, (k + 1) * block))
-        return [(r.faces, r.patches) for r in restorer(pictures, cuts, lo, wanted)]
+        start, end = k * block, min(length, (k + 1) * block)
+        lo, hi = max(0, start - before), min(length, end + after)
+        found = [faces_of(fetched_facts[i - start + before].props) for i in range(lo, hi)]
+        cuts = [i for i in range(lo + 1, hi) if fetched_facts[i - start + before].props["STCCut"]]
+        first = max(0, start - reach)
+        pictures = [picture_of(fetched_frames[i - start + reach]) for i in range(first, min(length, end + reach))]
+        restorer = FaceStreamRestorer(network, engine, detector, "", options.min_face, block, options.cuts)
+        restored = restorer.restore_block(restorer.runner(), pictures, first, found, lo, cuts, start, end)
+        return [(r.faces, r.patches) for r in restored]
 
     def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         k = n // block
-        faces, patches = blocks.get(k, lambda: compute(k, f[1:]))[n - k * block]
+        fetched_facts, fetched_frames = f[1:1 + len(fact_clips)], f[1 + len(fact_clips):]
+        faces, patches = blocks.get(k, lambda: compute(k, fetched_facts, fetched_frames))[n - k * block]
         return written(f[0], picture_of(f[0]), patches, {**props, "STCFaces": faces})
 
-    return core.std.ModifyFrame(clip, clips, serve)
+    return core.std.ModifyFrame(clip, [clip] + fact_clips + frame_clips, serve)
