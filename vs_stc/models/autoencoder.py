@@ -19,8 +19,8 @@ from .config import STCConfig
 
 # Frames per chunk at the full-resolution levels when running without autograd: "auto" takes as
 # many frames as fit in CHUNK_BYTES of the level's widest activation (one frame at the released
-# 512 x 512; the whole clip for a 64-pixel model, whose one-frame chunks are too small for oneDNN's
-# convolutions and run several times slower in PyTorch's fallback kernel), None the whole clip.
+# 512 x 512, where chunks save memory; the whole clip for a 64-pixel model, where one-frame chunks
+# would save nothing and cost a call per frame and layer), None the whole clip.
 DEFAULT_TEMPORAL_CHUNK = "auto"
 CHUNK_BYTES = 16 * 2**20
 
@@ -63,11 +63,8 @@ class _BlockStack(nn.Module):
         chunk = self._frames_per_chunk(x)
         start, stop = self.full_resolution.start, self.full_resolution.stop
         x = self._run(self.blocks[:start], x)
-        if chunk >= x.shape[2]:
+        with temporal_chunks.heap_kept_small(x.device):
             x = temporal_chunks.run_blocks(self.blocks[start:stop], x, chunk)
-        else:
-            with temporal_chunks.heap_kept_small(x.device):
-                x = temporal_chunks.run_blocks(self.blocks[start:stop], x, chunk)
         return self._run(self.blocks[stop:], x)
 
     def _frames_per_chunk(self, x: torch.Tensor) -> int:
