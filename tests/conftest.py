@@ -52,6 +52,35 @@ def parity_checkpoints(tmp_path_factory, manifests) -> dict[str, Path]:
     return files
 
 
+def parity_clip() -> torch.Tensor:
+    """The reference input: (3, 4, 512, 512) uint8, channels x frames x height x width."""
+    import numpy as np
+
+    with np.load(PARITY / "clip_T4.npz") as file:
+        return torch.from_numpy(file["clip"])
+
+
+@pytest.fixture(scope="session")
+def parity_forward(parity_checkpoints):
+    """``parity_forward(name)``: (features, indices, output) of the parity clip through that parity
+    checkpoint in one-frame chunks (the default at 512 x 512), computed once per session: the
+    released-size forward pass is the suite's slowest step."""
+    import vs_stc
+
+    computed = {}
+
+    def forward(name: str):
+        if name not in computed:
+            model = vs_stc.load_model(parity_checkpoints[name])
+            model.temporal_chunk = 1
+            with torch.inference_mode():
+                features, indices = model.encode_indices(parity_clip().float().div(255).unsqueeze(0))
+                computed[name] = features, indices, model.decode_indices(indices)
+        return computed[name]
+
+    return forward
+
+
 @pytest.fixture
 def tiny_state() -> dict[str, torch.Tensor]:
     from vs_stc.models.deterministic import deterministic_network

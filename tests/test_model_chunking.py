@@ -3,19 +3,17 @@ chunk sizes that divide the clip, that do not, and that exceed it."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 import vs_stc
 from vs_stc.errors import OptionError
-from vs_stc.models import temporal_chunks
+from vs_stc.models import STCNet, temporal_chunks
 from vs_stc.models.blocks import Conv3d, Downsample, ResidualBlock, Upsample, group_norm
-from vs_stc.models import STCNet
 from vs_stc.models.config import BFVR
 from vs_stc.models.deterministic import deterministic_network
 
-from conftest import PARITY, TINY
+from conftest import TINY, parity_clip
 
 # Within fp32 rounding; a wrong halo or a per-chunk norm statistic is off by orders of magnitude more.
 TOLERANCE = dict(rtol=1e-6, atol=1e-6)
@@ -158,18 +156,14 @@ def test_bad_chunk_is_refused(value):
 
 
 @pytest.mark.slow
-def test_golden_clip_in_single_frame_chunks_gives_the_whole_clip_output(parity_checkpoints):
+def test_golden_clip_in_single_frame_chunks_gives_the_whole_clip_output(parity_checkpoints, parity_forward):
     """The released-size network on the parity clip: one-frame chunks against the whole clip."""
     model = vs_stc.load_model(parity_checkpoints["bfvr"])
-    with np.load(PARITY / "clip_T4.npz") as file:
-        x = torch.from_numpy(file["clip"]).float().div(255).unsqueeze(0)
-    outputs = []
-    for chunk in (None, 1):
-        model.temporal_chunk = chunk
-        with torch.inference_mode():
-            features, indices = model.encode_indices(x)
-            outputs.append((features, indices, model.decode_indices(indices)))
-    (features, indices, output), (chunked_features, chunked_indices, chunked_output) = outputs
+    model.temporal_chunk = None
+    with torch.inference_mode():
+        features, indices = model.encode_indices(parity_clip().float().div(255).unsqueeze(0))
+        output = model.decode_indices(indices)
+    chunked_features, chunked_indices, chunked_output = parity_forward("bfvr")
     assert all(torch.equal(a, b) for a, b in zip(chunked_indices, indices))
     torch.testing.assert_close(chunked_features, features, **TOLERANCE)
     torch.testing.assert_close(chunked_output, output, **TOLERANCE)

@@ -13,10 +13,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import vs_stc
 from vs_stc.models import UNUSED_CHECKPOINT_PREFIXES, STCNet, named_config
+from vs_stc.models.deterministic import deterministic_network
 
-from conftest import PARITY
+from conftest import PARITY, TINY, parity_clip
 
 TOLERANCE = 1e-3  # elementwise, on the crops of the features and of the output
 STATS_TOLERANCE = 1e-4  # on means, deviations, extremes and pooled means (fp32 noise is ~1e-6)
@@ -30,9 +30,7 @@ def golden(name: str) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def golden_clip() -> torch.Tensor:
-    """The reference input: (3, 4, 512, 512) uint8, channels x frames x height x width."""
-    with np.load(PARITY / "clip_T4.npz") as file:
-        return torch.from_numpy(file["clip"])
+    return parity_clip()
 
 
 def test_golden_clip_is_the_reference_input(golden_clip):
@@ -61,15 +59,10 @@ def assert_close(ours: torch.Tensor, reference: np.ndarray, tolerance: float, wh
 
 
 @pytest.mark.parametrize("name", ["bfvr", "deflicker"])
-def test_forward_matches_golden_output(name, golden_clip, parity_checkpoints):
+def test_forward_matches_golden_output(name, parity_forward):
     reference = golden(name)
     assert reference["config"] == name
-    model = vs_stc.load_model(parity_checkpoints[name])
-    clip = golden_clip.float().div(255).unsqueeze(0)
-
-    with torch.inference_mode():
-        features, indices = model.encode_indices(clip)
-        output = model.decode_indices(indices)
+    features, indices, output = parity_forward(name)
 
     # The golden files hold the indices of the first latent frame (64 x 64 positions).
     assert torch.equal(indices.spatial[0, 0].flatten(), torch.from_numpy(reference["idx_s"]).long())
@@ -94,5 +87,9 @@ def test_forward_matches_golden_output(name, golden_clip, parity_checkpoints):
     pool = output.shape[-1] // reference["output_pooled"].shape[-1]
     assert_close(F.avg_pool2d(output, pool), reference["output_pooled"], STATS_TOLERANCE, "output pooled means")
 
-    # Calling the model is the same computation.
-    assert torch.equal(model(clip)[0], output)
+
+def test_calling_the_model_is_encode_then_decode():
+    network = deterministic_network(TINY)
+    clip = torch.rand(1, 3, 4, TINY.resolution, TINY.resolution, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        assert torch.equal(network(clip), network.decode_indices(network.encode_indices(clip)[1]))
