@@ -71,8 +71,8 @@ def leave_cores(cores: int) -> None:
     ``cores`` (at least one), left to work that runs beside the model, such as face mode's detection
     and paste-back. OpenMP's threads wait for each other at the end of every parallel region, so a
     team as large as the machine, one of whose threads another busy thread has pre-empted, runs at
-    the pace of that thread: in a 1080p face-mode render on 2 cores the model took 2.5 times as long
-    with 2 threads as with 1 (benchmarks/README.md). A thread count from the environment is kept."""
+    the pace of that thread (benchmarks/README.md, "Face mode's model threads"). A thread count
+    from the environment is kept."""
     with _configure_lock:
         if _configured is None or _threads_from_environment():
             return

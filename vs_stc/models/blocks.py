@@ -20,8 +20,8 @@ def group_norm(channels: int, groups: int) -> nn.GroupNorm:
 def convolve(conv: nn.Conv3d, x: torch.Tensor, padding: tuple[int, int, int]) -> torch.Tensor:
     """``conv`` over x with ``padding`` (zeros). Float32 inference on the CPU always runs on oneDNN:
     PyTorch sends inputs whose batch x channels x frames x height is under 20480 (every convolution
-    of a 64-pixel model) to its reference kernel instead, which took 1.2-3.8 times as long for a
-    whole network here (benchmarks/small_convolutions.py); the two agree to float rounding."""
+    of a 64-pixel model) to its slower reference kernel instead (benchmarks/README.md, "Small
+    convolutions"); the two agree to float rounding."""
     if (x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
             and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
         return torch.mkldnn_convolution(x.contiguous(), conv.weight, conv.bias, padding, conv.stride,
