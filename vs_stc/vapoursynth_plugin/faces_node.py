@@ -3,15 +3,16 @@
 - Two nodes. The first (``facts``, a 1 x 1 clip) detects the faces of each frame and whether it
   starts a shot, as frame props, once per frame and on VapourSynth's own threads; its frames are
   tiny, so a block reads the facts of its whole context without holding that context's frames.
-- The second serves fixed blocks of ``BLOCK`` frames, aligned on multiples of ``BLOCK``. Block k
-  is face mode's own block renderer (``FaceStreamRestorer.restore_block``) over the facts
-  ``block_context`` before and after it and the frames its windows read (``window - 1`` either
-  side), in the clip's own format: the frames of one pass over the clip, whatever the block
-  boundaries, request order or thread count, and the same samples as the pipe and batch renders.
-- Every output frame comes from one ModifyFrame over the clip; its other inputs are the clips
-  whose frame n is frame ``(n // B) * B + j`` for the span each needs, so VapourSynth prefetches
-  exactly what a block needs (no get_frame in a callback), in the clip's own format. A block is
-  computed once, even when several threads ask for it, and kept in a small cache of blocks.
+- The second (the blocks clip, one 1 x 1 frame per block) restores fixed blocks of ``BLOCK``
+  frames, aligned on multiples of ``BLOCK``. Block k is face mode's own block renderer
+  (``FaceStreamRestorer.restore_block``) over the facts ``block_context`` before and after it and
+  the frames its windows read (``window - 1`` either side), in the clip's own format: the frames of
+  one pass over the clip, whatever the block boundaries, request order or thread count, and the
+  same samples as the pipe and batch renders. What it pastes comes out as props of its frame, so
+  VapourSynth computes a block once however many threads ask, and caches it.
+- Each output frame is one ModifyFrame over the clip and its block's 1 x 1 frame: a request holds
+  its own frame, and the block's frames are held only while the block is computed (no get_frame in
+  a callback: VapourSynth prefetches every input).
 - Scene cuts (``cuts``: the built-in detector and/or ``_SceneChangePrev`` / ``_SceneChangeNext``)
   split tracks (a face track never crosses a cut).
 - YUV frames are read by the colour rule (their ``_Matrix``/``_Range``; colour.py); frames whose
@@ -23,13 +24,12 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Sequence
 
 import numpy as np
 import vapoursynth as vs
 
-from ..colour import Patch
-from ..engine.cache import WindowCache
 from ..faces import load_detector
 from ..faces.restoring import block_context
 from ..faces.stream import BLOCK, FaceStreamRestorer, detect_faces
@@ -39,24 +39,7 @@ from .node import ShotStarts, picture_of, run_props, shifted, written
 
 core = vs.core
 
-CACHED_BLOCKS = 3
-CACHED_BYTES = 512 << 20  # the finished blocks kept: the patches that paste their faces
 FACE_VALUES = 15  # box (4), landmarks (10), score
-
-
-def block_bytes(block: list[tuple[int, Sequence[Patch]]]) -> int:
-    return sum(patch.samples.nbytes for _, patches in block for patch in patches)
-
-
-def block_clips(clip: vs.VideoNode, block: int, before: int, after: int) -> list[vs.VideoNode]:
-    """Clip j: frame n is frame ``(n // block) * block - before + j`` of ``clip`` (clamped)."""
-    length = clip.num_frames
-    clips = []
-    for j in range(before + block + after):
-        picked = shifted(clip, j - before)[::block]  # frame k: kB - before + j
-        held = core.std.Interleave([picked] * block) if block > 1 else picked
-        clips.append(held[:length])
-    return clips
 
 
 def facts(clip: vs.VideoNode, detector, min_face: float, cuts: str) -> vs.VideoNode:
@@ -93,14 +76,17 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
     before, after = block_context(engine.window, engine.overlap)
     reach = engine.window - 1  # how far a block's windows read beyond it
     length = clip.num_frames
-    fact_clips = block_clips(facts(clip, detector, options.min_face, options.cuts), block, before, after)
-    frame_clips = block_clips(clip, block, reach, reach)
-    blocks = WindowCache(CACHED_BLOCKS, CACHED_BYTES, size_of=block_bytes)
+    blocks = -(-length // block)
+    fact_clips = [shifted(facts(clip, detector, options.min_face, options.cuts), j - before)[::block]
+                  for j in range(before + block + after)]
+    frame_clips = [shifted(clip, j - reach)[::block] for j in range(reach + block + reach)]
     props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face, "STCBlock": block}
 
-    def compute(k: int, fetched_facts: Sequence[vs.VideoFrame], fetched_frames: Sequence[vs.VideoFrame]
-                ) -> list[tuple[int, Sequence[Patch]]]:
-        """(faces pasted, the patches that paste them) of each frame of block k."""
+    def compute(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
+        """Frame n of the blocks clip: block n's faces pasted and patches, as props (one pickled
+        pair per frame), so they live exactly as long as VapourSynth caches the frame."""
+        k = n  # the block
+        fetched_facts, fetched_frames = f[1:1 + len(fact_clips)], f[1 + len(fact_clips):]
         start, end = k * block, min(length, (k + 1) * block)
         lo, hi = max(0, start - before), min(length, end + after)
         found = [faces_of(fetched_facts[i - start + before].props) for i in range(lo, hi)]
@@ -108,13 +94,18 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
         first = max(0, start - reach)
         pictures = [picture_of(fetched_frames[i - start + reach]) for i in range(first, min(length, end + reach))]
         restorer = FaceStreamRestorer(network, engine, detector, "", options.min_face, block, options.cuts)
-        restored = restorer.restore_block(restorer.runner(), pictures, first, found, lo, cuts, start, end)
-        return [(r.faces, r.patches) for r in restored]
+        out = f[0].copy()
+        for j, r in enumerate(restorer.restore_block(restorer.runner(), pictures, first, found, lo, cuts, start, end)):
+            out.props[f"STCRestored{j}"] = pickle.dumps((r.faces, r.patches), protocol=pickle.HIGHEST_PROTOCOL)
+        return out
+
+    blank = core.std.BlankClip(clip, width=1, height=1, format=vs.GRAY8, length=blocks, keep=True)
+    restored_blocks = core.std.ModifyFrame(blank, [blank] + fact_clips + frame_clips, compute)
+    # Frame n of this clip is block n // block's frame: a request holds one 1 x 1 frame, not the block's frames.
+    per_frame = core.std.Interleave([restored_blocks] * block)[:length] if block > 1 else restored_blocks
 
     def serve(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
-        k = n // block
-        fetched_facts, fetched_frames = f[1:1 + len(fact_clips)], f[1 + len(fact_clips):]
-        faces, patches = blocks.get(k, lambda: compute(k, fetched_facts, fetched_frames))[n - k * block]
+        faces, patches = pickle.loads(f[1].props[f"STCRestored{n % block}"])
         return written(f[0], picture_of(f[0]), patches, {**props, "STCFaces": faces})
 
-    return core.std.ModifyFrame(clip, [clip] + fact_clips + frame_clips, serve)
+    return core.std.ModifyFrame(clip, [clip, per_frame], serve)
