@@ -164,3 +164,14 @@ def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequ
             assert all(np.array_equal(a, b) for a, b in zip(forward[n], planes(sequential[n]))), n
     finally:
         core.num_threads = old
+
+
+def test_each_frame_is_detected_once_whatever_the_blocks_and_threads(tiny_model, monkeypatch):
+    from vs_stc.vapoursynth_plugin import faces_node
+
+    detected: list[int] = []
+    detect = faces_node.detect_faces
+    monkeypatch.setattr(faces_node, "detect_faces", lambda *args: detected.append(1) or detect(*args))
+    clip = vs.core.stc.Restore(fixture_clip(), **ARGS)
+    list(clip.frames())
+    assert len(detected) == LENGTH

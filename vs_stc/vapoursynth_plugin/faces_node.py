@@ -77,8 +77,8 @@ def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> v
     reach = engine.window - 1  # how far a block's windows read beyond it
     length = clip.num_frames
     blocks = -(-length // block)
-    fact_clips = [shifted(facts(clip, detector, options.min_face, options.cuts), j - before)[::block]
-                  for j in range(before + block + after)]
+    facts_clip = facts(clip, detector, options.min_face, options.cuts)  # one node: each frame detected once
+    fact_clips = [shifted(facts_clip, j - before)[::block] for j in range(before + block + after)]
     frame_clips = [shifted(clip, j - reach)[::block] for j in range(reach + block + reach)]
     props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face, "STCBlock": block}
 
