@@ -145,7 +145,8 @@ def test_auto_chunks_hold_one_frame_at_the_released_size_and_whole_small_clips()
         latent = torch.empty(1, BFVR.latent_channels, 12, 64, 64, dtype=dtype, device="meta")
         assert released.generator._frames_per_chunk(latent) == 1
     assert tiny.encoder._frames_per_chunk(torch.empty(1, 3, 24, 64, 64)) >= 24
-    assert tiny.generator._frames_per_chunk(torch.empty(1, TINY.latent_channels, 12, 8, 8)) >= 24
+    latent_side = TINY.resolution // 2 ** (len(TINY.channel_multipliers) - 1)
+    assert tiny.generator._frames_per_chunk(torch.empty(1, TINY.latent_channels, 12, latent_side, latent_side)) >= 24
 
 
 @pytest.mark.parametrize("value", [0, -2, 2.5, True, "4"])
