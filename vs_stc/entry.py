@@ -3,14 +3,38 @@ ends a command with exit code 130 and one line, never a traceback."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import threading
 from importlib import import_module
+from types import FrameType
 
 INTERRUPTED = 130
+RETRY_SECONDS = 0.05
+
+
+def _importing(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Python's KeyboardInterrupt, held back while a module is being imported: compiled modules
+    (PyTorch's) call Python from C++ as they initialise, where an exception aborts the process
+    (``terminate called after throwing ... KeyboardInterrupt``, exit -6). The signal is sent
+    again a moment later, until it lands outside an import."""
+    if _importing(frame):
+        threading.Timer(RETRY_SECONDS, os.kill, (os.getpid(), signum)).start()
+        return
+    raise KeyboardInterrupt
 
 
 def _run(program: str, module: str) -> int:
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         return import_module(module).main()
     except (KeyboardInterrupt, ImportError) as error:
