@@ -412,6 +412,28 @@ def test_ctrl_c_during_an_import_is_held_until_the_import_is_done(tmp_path, monk
         sys.modules.pop("slow_module", None)
 
 
+def test_an_interrupt_that_compiled_code_turned_into_its_own_error_still_ends_in_130(tmp_path, monkeypatch, capsys):
+    """safetensors' loader, interrupted while it calls into PyTorch, raises "ValueError: could not
+    determine the shape of object type" (seen in the table above): the command still says
+    interrupted and exits 130, not a traceback."""
+    (tmp_path / "converting_module.py").write_text(
+        "import os, signal, time\n"
+        "def main():\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "    except KeyboardInterrupt:\n"
+        "        raise ValueError('could not determine the shape of object type') from None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        assert entry._run("stc", "converting_module") == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.modules.pop("converting_module", None)
+    assert capsys.readouterr().err == "stc: interrupted\n"
+
+
 def interrupted(command: str, folder: Path, moment: float) -> str | None:
     """Runs ``command`` in ``folder`` and sends it SIGINT at ``moment``: what it did wrong, or None."""
     feed = (folder / "in.nut").open("rb") if command == "stc-ffmpeg" else subprocess.DEVNULL

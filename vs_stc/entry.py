@@ -12,6 +12,7 @@ from types import FrameType
 
 INTERRUPTED = 130
 RETRY_SECONDS = 0.05
+_requested = threading.Event()  # Ctrl-C came: whatever ends the command now, it was interrupted
 
 
 def _importing(frame: FrameType | None) -> bool:
@@ -27,6 +28,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     (PyTorch's) call Python from C++ as they initialise, where an exception aborts the process
     (``terminate called after throwing ... KeyboardInterrupt``, exit -6). The signal is sent
     again a moment later, until it lands outside an import."""
+    _requested.set()
     if _importing(frame):
         threading.Timer(RETRY_SECONDS, os.kill, (os.getpid(), signum)).start()
         return
@@ -34,13 +36,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _run(program: str, module: str) -> int:
+    _requested.clear()
     signal.signal(signal.SIGINT, _interrupt)
     try:
         return import_module(module).main()
-    except (KeyboardInterrupt, ImportError) as error:
-        # An interrupt while a compiled module initialises (onnxruntime's, numpy's) surfaces as an
-        # ImportError caused by the KeyboardInterrupt.
-        if not isinstance(error, KeyboardInterrupt) and not isinstance(error.__cause__, KeyboardInterrupt):
+    except BaseException as error:
+        # Compiled code that calls Python can turn the KeyboardInterrupt into its own error
+        # (safetensors' loader: "ValueError: could not determine the shape of object type").
+        if not isinstance(error, KeyboardInterrupt) and not _requested.is_set():
             raise
         print(f"{program}: interrupted", file=sys.stderr)
         return INTERRUPTED
