@@ -21,13 +21,14 @@ from pathlib import Path
 import torch
 
 from measure import measured
-from vs_stc.models import BFVR
+from vs_stc.models import BFVR, heap
 from vs_stc.models.autoencoder import DEFAULT_TEMPORAL_CHUNK
 from vs_stc.models.deterministic import deterministic_network
 
 
 def run_point(frames: int, chunk: int | None, result: Path) -> None:
     """One run in this process: the clip of ``frames`` frames, saved with its figures to ``result``."""
+    heap.keep_small()  # as the engine runs models on the CPU
     network = deterministic_network(BFVR)
     network.temporal_chunk = chunk
     clip = torch.rand(1, 3, frames, 512, 512, generator=torch.Generator().manual_seed(frames))

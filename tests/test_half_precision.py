@@ -16,7 +16,7 @@ from vs_stc.engine.exchange import HostExchange
 from vs_stc.errors import PrecisionError
 from vs_stc.loading import load_model
 from vs_stc.metrics import psnr
-from vs_stc.models import temporal_chunks
+from vs_stc.models import heap, temporal_chunks
 from vs_stc.models.deterministic import deterministic_network
 from vs_stc.training.portraits import held_out_clip
 
@@ -90,12 +90,11 @@ class CallRecorder:
         return lambda *args: self.calls.append(name)
 
 
-@pytest.mark.parametrize(("device", "expected"), [("cpu", ["mallopt", "mallopt", "malloc_trim"]), ("cuda", []),
-                                                  ("meta", [])])
-def test_the_heap_setting_applies_to_cpu_tensors_only(monkeypatch, device, expected):
+@pytest.mark.parametrize(("device", "expected"), [("cpu", ["malloc_trim"]), ("cuda", []), ("meta", [])])
+def test_the_heap_is_trimmed_after_cpu_tensors_only(monkeypatch, device, expected):
     recorder = CallRecorder()
-    monkeypatch.setattr(temporal_chunks, "_LIBC", recorder)
-    with temporal_chunks.heap_kept_small(torch.device(device)):
+    monkeypatch.setattr(heap, "_LIBC", recorder)
+    with temporal_chunks.heap_trimmed(torch.device(device)):
         pass
     assert recorder.calls == expected
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from types import SimpleNamespace
 
 import torch
 import vapoursynth as vs
@@ -16,6 +17,8 @@ import vapoursynth as vs
 import vs_stc
 from ffmpeg_filter.cli import main as stc_ffmpeg
 from vs_stc.cli import main as stc
+from vs_stc.engine import device
+from vs_stc.models import heap
 from vs_stc.evaluation.video_io import write_video
 from vs_stc.training.portraits import held_out_clip
 
@@ -51,6 +54,21 @@ def test_renders_give_back_what_they_took(tmp_path, bundled_bfvr):
     before = process_state()
     render_on_every_surface(tmp_path, bundled_bfvr)
     assert process_state() == before
+
+
+def test_the_heap_setting_lasts_as_long_as_the_runtime(tmp_path, bundled_bfvr, monkeypatch):
+    """glibc's mmap threshold is set once when the engine starts on the CPU and put back to what a
+    process starts with when the runtime closes (glibc cannot report the old one: models/heap.py)."""
+    write_video(held_out_clip(seed=2, frames=6, size=64), tmp_path / "clip.mkv")
+    device.release()  # an engine left running by a test before this one
+    calls = []
+    monkeypatch.setattr(heap, "_LIBC", SimpleNamespace(mallopt=lambda *args: calls.append(args),
+                                                       malloc_trim=lambda pad: None))
+    monkeypatch.delenv(heap.ENVIRONMENT_SETTING, raising=False)
+    render_on_every_surface(tmp_path, bundled_bfvr)
+    started_and_given_back = [(heap.M_MMAP_THRESHOLD, heap.SMALL_BLOCK),
+                              (heap.M_MMAP_THRESHOLD, heap.GLIBC_DEFAULT_THRESHOLD)]
+    assert calls == started_and_given_back * 2  # the batch render, then the VapourSynth render
 
 
 def test_vapoursynth_gives_back_when_its_core_is_freed(bundled_bfvr):

@@ -1,7 +1,7 @@
 """The engine owns the devices: every model run on a device goes through that device's one worker
 thread, in the order the runs were asked for, and PyTorch's intra-op threads are set once, from the
-cores this process may use; ``release`` (what ``vs_stc.runtime()`` does on exit) ends the threads and
-gives PyTorch its thread count back.
+cores this process may use, and glibc's mmap threshold once (models/heap.py); ``release`` (what
+``vs_stc.runtime()`` does on exit) ends the threads and gives both settings back.
 
 Why a thread and not only a lock: PyTorch's CPU kernels run on an OpenMP team that belongs to the
 OS thread calling them, with its own per-thread scratch state. Model runs called from several
@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
 import torch
+
+from ..models import heap
 
 T = TypeVar("T")
 
@@ -125,13 +127,15 @@ def worker_for(device: torch.device) -> DeviceWorker:
         if worker is None:
             if device.type == "cpu":
                 configure_threads()
+                heap.keep_small()
             worker = _workers[device] = DeviceWorker(str(device))
         return worker
 
 
 def release() -> None:
-    """Gives back what the engine took from the process: every device worker thread ends, and
-    PyTorch's thread count is what it was before the engine set it. A later model run starts over."""
+    """Gives back what the engine took from the process: every device worker thread ends, PyTorch's
+    thread count is what it was before the engine set it, and glibc's mmap threshold what a process
+    starts with (models/heap.py). A later model run starts over."""
     global _configured
     with _workers_lock:
         workers = list(_workers.values())
@@ -142,6 +146,7 @@ def release() -> None:
         if _configured is not None:
             torch.set_num_threads(_configured)
             _configured = None
+    heap.give_back()
 
 
 @contextmanager

@@ -14,7 +14,6 @@ convolution sees. Used only without autograd: residual blocks overwrite their in
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -23,37 +22,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import heap
 from .blocks import Downsample, ResidualBlock, Upsample, convolve
 
-try:
-    _LIBC = ctypes.CDLL("libc.so.6")
-    _LIBC.mallopt, _LIBC.malloc_trim  # glibc's, or not glibc
-except (OSError, AttributeError):
-    _LIBC = None
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-SMALL_BLOCK = 1 << 20  # while chunks run, blocks from 1 MiB up are mapped on their own and unmapped when freed
-GLIBC_MAX_THRESHOLD = 32 << 20  # where glibc's adaptive threshold settles; heap reuse below it stays fast
-
-
 @contextmanager
-def heap_kept_small(device: torch.device) -> Iterator[None]:
-    """Keeps freed memory from piling up in the heap while the chunked blocks run.
-
-    glibc serves allocations below an adaptive threshold (which climbs to 32 MiB as blocks of up to
-    that size are freed) from its heap and keeps them once freed: at T=24, 512 x 512 that free heap
-    reached 0.8-0.95 GiB of a 3.1-3.2 GiB peak, trimming between blocks or not. Here blocks of
-    1 MiB and more are mapped on their own instead; afterwards the threshold is fixed where the
-    adaptive one settles and the free heap is handed back. No-op without glibc, and for tensors on
-    another ``device`` than the CPU (their memory is not glibc's)."""
-    if _LIBC is None or device.type != "cpu":
-        yield
-        return
-    _LIBC.mallopt(M_MMAP_THRESHOLD, SMALL_BLOCK)
+def heap_trimmed(device: torch.device) -> Iterator[None]:
+    """Hands the heap's free memory back after the chunked blocks (the engine keeps large blocks out
+    of the heap while it runs: heap.py). Only for CPU tensors: other devices' memory is not glibc's."""
     try:
         yield
     finally:
-        _LIBC.mallopt(M_MMAP_THRESHOLD, GLIBC_MAX_THRESHOLD)
-        _LIBC.malloc_trim(0)
+        if device.type == "cpu":
+            heap.trim()
 
 
 class Affine(NamedTuple):

@@ -1,0 +1,62 @@
+"""glibc's mmap threshold, which the engine sets once for as long as it runs models on the CPU and
+gives back with its other process-wide settings (device.release).
+
+glibc serves allocations below an adaptive threshold (which climbs to 32 MiB as blocks of up to
+that size are freed) from its heap and keeps them once freed: the released-size network's chunked
+levels (temporal_chunks.py) left 0.8-0.95 GiB of free heap in a 3.1-3.2 GiB peak at T=24,
+512 x 512, trimming or not. With the threshold fixed at 1 MiB, blocks from 1 MiB up are mapped on
+their own and unmapped when freed: 2.65 GiB (benchmarks/model_memory.py).
+
+glibc has no call that reads the threshold or turns its adaptive rise back on, so giving back means
+setting the value a process starts with: MALLOC_MMAP_THRESHOLD_ from the environment, else glibc's
+default, 128 KiB. No-op without glibc.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")
+    _LIBC.mallopt, _LIBC.malloc_trim  # glibc's, or not glibc
+except (OSError, AttributeError):
+    _LIBC = None
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+SMALL_BLOCK = 1 << 20
+GLIBC_DEFAULT_THRESHOLD = 128 << 10
+ENVIRONMENT_SETTING = "MALLOC_MMAP_THRESHOLD_"
+
+_set = False
+_lock = threading.Lock()
+
+
+def keep_small() -> None:
+    """From now on, blocks of 1 MiB and more are mapped on their own (once; ``give_back`` undoes it)."""
+    global _set
+    with _lock:
+        if _LIBC is not None and not _set:
+            _LIBC.mallopt(M_MMAP_THRESHOLD, SMALL_BLOCK)
+            _set = True
+
+
+def give_back() -> None:
+    """The threshold a process starts with, if ``keep_small`` changed it."""
+    global _set
+    with _lock:
+        if _set:
+            _LIBC.mallopt(M_MMAP_THRESHOLD, starting_threshold())
+            _set = False
+
+
+def starting_threshold() -> int:
+    setting = os.environ.get(ENVIRONMENT_SETTING, "")
+    return int(setting) if setting.isdigit() else GLIBC_DEFAULT_THRESHOLD
+
+
+def trim() -> None:
+    """Hands the heap's free memory back to the system."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
