@@ -4,6 +4,7 @@ plugin and the demo. Thin: it parses, calls, and reports."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -170,7 +171,9 @@ def _train(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(args.output)
+    summary = run_demo(args.output)
+    if args.json is not None:
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 
 
@@ -257,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the bundled tiny models on a held-out face clip, offline")
     demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="output folder")
+    demo.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE as JSON")
     demo.set_defaults(run=_demo)
     return parser
 

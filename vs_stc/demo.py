@@ -58,18 +58,29 @@ class Figures:
     def __str__(self) -> str:
         return f"PSNR {self.psnr:5.2f} dB, SSIM {self.ssim:.3f}, flicker index {self.flicker:6.3f}"
 
+    def as_dict(self) -> dict[str, float]:
+        return {"psnr_db": round(self.psnr, 3), "ssim": round(self.ssim, 4), "flicker_index": round(self.flicker, 4)}
+
 
 def verdict(task: str, before: Figures, after: Figures) -> str:
     """One line: whether ``after`` improved on ``before`` by what the task is for (restoration: PSNR
     and SSIM; deflicker: flicker at least halved and PSNR up)."""
     change = (f"PSNR {after.psnr - before.psnr:+.2f} dB, SSIM {after.ssim - before.ssim:+.3f}, "
               f"flicker index {before.flicker:.3f} -> {after.flicker:.3f}")
+    return f"-> {verdict_word(task, before, after)}: {change}"
+
+
+def verdict_word(task: str, before: Figures, after: Figures) -> str:
     if task == "restore":
         better = (after.psnr > before.psnr, after.ssim > before.ssim)
     else:
         better = (after.flicker <= 0.5 * before.flicker, after.psnr > before.psnr)
-    word = "improved" if all(better) else "partly improved" if any(better) else "NOT improved"
-    return f"-> {word}: {change}"
+    return "improved" if all(better) else "partly improved" if any(better) else "NOT improved"
+
+
+def section_summary(task: str, model: str, seconds: float, before: Figures, after: Figures) -> dict:
+    return {"model": model, "seconds": round(seconds, 2), "input": before.as_dict(), "output": after.as_dict(),
+            "verdict": verdict_word(task, before, after)}
 
 
 def labelled(image: np.ndarray, text: str) -> np.ndarray:
@@ -117,25 +128,26 @@ def released_checkpoint() -> Path | None:
         return None
 
 
-def run_demo(output: Path, released: bool = True) -> list[Path]:
-    """Runs every demo section, prints its figures, writes its stills to ``output``; ``released``:
-    try the released ``bfvr`` (else the bundled models only)."""
+def run_demo(output: Path, released: bool = True) -> dict:
+    """Runs every demo section, prints its figures, writes its stills to ``output`` and returns the
+    figures as a summary (what ``stc demo --json`` writes); ``released``: try the released ``bfvr``
+    (else the bundled models only)."""
     output.mkdir(parents=True, exist_ok=True)
     print("vs-stc demo: a face never seen in training (Grace Hopper's portrait, animated), CPU.")
     print("PSNR: of the whole clip's mean squared error against the clean clip; flicker index: standard deviation "
           "of the frame-to-frame change of mean luma.")
     checkpoint = released_checkpoint() if released else None
-    paths = []
+    summary: dict = {"released_bfvr": checkpoint is not None, "stills": []}
     if checkpoint is not None:
-        paths += _restore(output, load_model("bfvr"), "bfvr", RELEASED_SIZE, RELEASED_FRAMES)
+        _restore(output, load_model("bfvr"), "bfvr", RELEASED_SIZE, RELEASED_FRAMES, summary)
     bfvr = load_model("tiny-bfvr")
     if checkpoint is None:
-        paths += _restore(output, bfvr, "tiny-bfvr", SIZE, DEMO_FRAMES)
-    paths += _deflicker(output, load_model("tiny-deflicker"))
-    paths += _faces_demo(output, held_out_clip(seed=2024, frames=DEMO_FRAMES), bfvr)
+        _restore(output, bfvr, "tiny-bfvr", SIZE, DEMO_FRAMES, summary)
+    _deflicker(output, load_model("tiny-deflicker"), summary)
+    _faces_demo(output, held_out_clip(seed=2024, frames=DEMO_FRAMES), bfvr, summary)
     print(f"stills (input | output | clean, labelled) in {output}")
     print("figures on several held-out clips, and where the small models lose: weights/README.md")
-    return paths
+    return summary
 
 
 def _measured_run(network, options, degraded: np.ndarray, clean: np.ndarray,
@@ -146,7 +158,7 @@ def _measured_run(network, options, degraded: np.ndarray, clean: np.ndarray,
     return restored, time.perf_counter() - start, Figures.of(degraded, clean), Figures.of(restored, clean)
 
 
-def _restore(output: Path, network, model: str, size: int, frames: int) -> list[Path]:
+def _restore(output: Path, network, model: str, size: int, frames: int, summary: dict) -> None:
     clean = held_out_clip(seed=2024, frames=frames, size=size)
     degraded = degrade(clean, "bfvr", seed=0)
     options = resolve("restore", model=model, faces="aligned")
@@ -160,10 +172,12 @@ def _restore(output: Path, network, model: str, size: int, frames: int) -> list[
     print(f"  {'input (bfvr degraded):':22} {before}")
     print(f"  {'output:':22} {after}")
     print(f"  {verdict('restore', before, after)}")
-    return write_stills(output, "restore", degraded, restored, clean, model)
+    summary["restore"] = {**section_summary("restore", model, seconds, before, after), "frames": frames,
+                          "size": size, "model_size": side}
+    summary["stills"] += [str(p) for p in write_stills(output, "restore", degraded, restored, clean, model)]
 
 
-def _deflicker(output: Path, network) -> list[Path]:
+def _deflicker(output: Path, network, summary: dict) -> None:
     clean = held_out_clip(seed=2024, frames=DEMO_FRAMES, size=SIZE)
     degraded = degrade(clean, "brightness", seed=0)
     options = resolve("deflicker", model="tiny-deflicker", faces="aligned")
@@ -172,11 +186,15 @@ def _deflicker(output: Path, network) -> list[Path]:
           f"brightness; {DEMO_FRAMES} frames of {SIZE} x {SIZE}, {seconds:.1f} s):")
     print(f"  {'clean clip:':22} flicker index {metrics.flicker_index(clean):6.3f}")
     print(f"  {'input (flickering):':22} {before}")
+    summary["deflicker"] = section_summary("deflicker", "tiny-deflicker", seconds, before, after)
     if shutil.which("ffmpeg"):
-        print(f"  {'ffmpeg deflicker:':22} {Figures.of(ffmpeg_deflicker(degraded, Fraction(25)), clean)}")
+        ffmpeg = Figures.of(ffmpeg_deflicker(degraded, Fraction(25)), clean)
+        print(f"  {'ffmpeg deflicker:':22} {ffmpeg}")
+        summary["deflicker"]["ffmpeg_deflicker"] = ffmpeg.as_dict()
     print(f"  {'output:':22} {after}")
     print(f"  {verdict('deflicker', before, after)}")
-    return write_stills(output, "deflicker", degraded, restored, clean, "tiny-deflicker")
+    summary["stills"] += [str(p) for p in write_stills(output, "deflicker", degraded, restored, clean,
+                                                       "tiny-deflicker")]
 
 
 def full_frame_clip(faces: np.ndarray, seed: int = 7) -> np.ndarray:
@@ -199,7 +217,7 @@ def full_frame_clip(faces: np.ndarray, seed: int = 7) -> np.ndarray:
     return np.stack(frames)
 
 
-def _faces_demo(output: Path, clean_faces: np.ndarray, network) -> list[Path]:
+def _faces_demo(output: Path, clean_faces: np.ndarray, network, summary: dict) -> None:
     from .faces import load_detector
     from .faces.stream import FaceStreamRestorer
 
@@ -219,9 +237,16 @@ def _faces_demo(output: Path, clean_faces: np.ndarray, network) -> list[Path]:
     print(f"  {restorer.counts.describe()}")
     print(f"  face region, bfvr input: PSNR {before:5.2f} dB; output: PSNR {after:5.2f} dB "
           f"-> {'improved' if after > before else 'NOT improved'}: {after - before:+.2f} dB")
-    print(f"  outside the faces the output is the input, bit for bit: "
-          f"{bool(np.array_equal(restored[~face], degraded[~face]))}")
-    return write_stills(output, "faces-auto", degraded, restored, clean, "tiny-bfvr, faces auto")
+    background_kept = bool(np.array_equal(restored[~face], degraded[~face]))
+    print(f"  outside the faces the output is the input, bit for bit: {background_kept}")
+    counts = restorer.counts
+    summary["faces_auto"] = {"model": "tiny-bfvr", "seconds": round(seconds, 2), "frames": counts.frames,
+                             "frames_with_faces": counts.frames_with_faces, "faces": counts.faces,
+                             "face_region_psnr_db": {"input": round(before, 3), "output": round(after, 3)},
+                             "verdict": "improved" if after > before else "NOT improved",
+                             "background_bit_identical": background_kept}
+    summary["stills"] += [str(p) for p in write_stills(output, "faces-auto", degraded, restored, clean,
+                                                       "tiny-bfvr, faces auto")]
 
 
 def _region_psnr(values: np.ndarray, reference: np.ndarray) -> float:
