@@ -4,12 +4,20 @@ config with deterministic weights for the engine's mechanics."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-import pytest
-import torch
+# `make test` runs two pytest-xdist workers on the machine's cores. Each then runs PyTorch on one
+# thread, in process and in every command it starts: an OpenMP team whose threads the other worker
+# pre-empts waits at every barrier (a Ray render took 8 s alone, 74 s beside two busy processes).
+# The engine's own thread logic is tested with the setting removed (test_device.py).
+if os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get("OMP_NUM_THREADS"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 
-from vs_stc.models import STCConfig
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from vs_stc.models import STCConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

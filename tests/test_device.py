@@ -20,6 +20,7 @@ from vs_stc.engine.device import (
     auto_precision,
     configure_threads,
     cpu_has_native_bf16,
+    release,
     usable_cores,
     worker_for,
 )
@@ -55,22 +56,26 @@ def test_one_worker_per_device():
     assert worker_for(torch.device("cpu")) is worker_for(torch.device("cpu"))
 
 
-def threads_in_subprocess(code: str, **environment: str) -> int:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    result = subprocess.run([sys.executable, "-c", code + "\nfrom vs_stc.engine.device import configure_threads\n"
-                             "print(configure_threads())"], capture_output=True, text=True, env=env | environment,
-                            timeout=120)
+def threads_in_subprocess(code: str, **environment: str) -> tuple[int, int]:
+    """(PyTorch's own thread count, the engine's) in a fresh process without the thread variables
+    of this one (the suite's workers set OMP_NUM_THREADS: conftest.py), plus ``environment``."""
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    result = subprocess.run([sys.executable, "-c", code + "\nimport torch; own = torch.get_num_threads()\n"
+                             "from vs_stc.engine.device import configure_threads\nprint(own, configure_threads())"],
+                            capture_output=True, text=True, env=env | environment, timeout=120)
     assert result.returncode == 0, result.stderr
-    return int(result.stdout.split()[-1])
+    own, engine = result.stdout.split()[-2:]
+    return int(own), int(engine)
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or usable_cores() < 2, reason="needs 2 cores and affinity")
 def test_intra_op_threads_follow_the_cores_this_process_may_use_and_an_explicit_setting():
     one_core = f"import os; os.sched_setaffinity(0, {{{min(os.sched_getaffinity(0))}}})"
-    assert threads_in_subprocess(one_core) == 1  # PyTorch alone would count the machine's cores
-    assert threads_in_subprocess("import torch; torch.set_num_threads(1)") == 1
-    assert threads_in_subprocess("", OMP_NUM_THREADS="1") == 1
-    assert threads_in_subprocess("") == min(usable_cores(), torch.get_num_threads())
+    assert threads_in_subprocess(one_core)[1] == 1  # PyTorch alone would count the machine's cores
+    assert threads_in_subprocess("import torch; torch.set_num_threads(1)")[1] == 1
+    assert threads_in_subprocess("", OMP_NUM_THREADS="1")[1] == 1
+    own, engine = threads_in_subprocess("")
+    assert engine == min(usable_cores(), own)
 
 
 @pytest.mark.skipif(usable_cores() < 2, reason="needs 2 cores")
@@ -81,14 +86,21 @@ def test_face_mode_runs_leave_a_core_to_the_face_pipeline_unless_the_environment
     seen: list[int] = []
     network.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
     clip = [[np.zeros((TINY.resolution,) * 2, np.uint8)] * 3] * 4
-    engine_threads = configure_threads()
-    runs = [WindowRunner(network, SampleFormat.of(np.uint8), EngineOptions(window=4, overlap=2), cores_beside=beside)
-            for beside in (1, 0)]
-    for runner in runs:
-        runner.run(clip)
-    monkeypatch.setenv("OMP_NUM_THREADS", str(engine_threads))
-    runs[0].run(clip)
-    assert seen == [engine_threads - 1, engine_threads, engine_threads]
+    release()  # the engine starts afresh, from every usable core (the suite's workers run one thread)
+    before = torch.get_num_threads()
+    torch.set_num_threads(usable_cores())
+    try:
+        engine_threads = configure_threads()
+        runs = [WindowRunner(network, SampleFormat.of(np.uint8), EngineOptions(window=4, overlap=2),
+                             cores_beside=beside) for beside in (1, 0)]
+        for runner in runs:
+            runner.run(clip)
+        monkeypatch.setenv("OMP_NUM_THREADS", str(engine_threads))
+        runs[0].run(clip)
+    finally:
+        release()
+        torch.set_num_threads(before)
+    assert seen == [engine_threads - 1, engine_threads, engine_threads] and engine_threads == usable_cores()
 
 
 def test_auto_precision_picks_by_device_and_fp32_stays_selectable():
