@@ -8,10 +8,8 @@ unpickled, and our safetensors files, which carry their network config in the me
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import replaced_atomically
 from .errors import CheckpointError
 from .model_files import (CONFIG_METADATA_KEY, DEFAULTS_METADATA_KEY, ModelDefaults, is_web_page, read_model_defaults,
                           safetensors_metadata)
@@ -185,15 +184,8 @@ def save_model(state: dict[str, torch.Tensor], target: Path, config: STCConfig,
     if defaults is not None:
         metadata[DEFAULTS_METADATA_KEY] = defaults.to_json()
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    try:
+    with replaced_atomically(target, mode=0o644) as temporary:  # readable by all, whatever the umask
         save_file(tensors, temporary, metadata=metadata)
-        os.chmod(temporary, 0o644)  # mkstemp makes files private; a model file is not
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return target
 
 

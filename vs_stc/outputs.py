@@ -3,11 +3,11 @@ file only when asked to, and appears under its final name only when complete."""
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
+from .atomic import replaced_atomically
 from .errors import OutputError
 
 
@@ -25,20 +25,8 @@ def check_output(target: Path, inputs: Iterable[Path] = (), overwrite: bool = Fa
         raise OutputError(f"{what} {target} exists; pass --overwrite to replace it", target)
 
 
-def partial_path(target: Path) -> Path:
-    """Where ``target`` is written until complete: hidden, beside it, with the same extension (so
-    that FFmpeg still picks the container from it)."""
-    return target.with_name(f".{target.stem}.partial{target.suffix}")
-
-
-@contextmanager
-def written_atomically(target: Path) -> Iterator[Path]:
+def written_atomically(target: Path) -> AbstractContextManager[Path]:
     """Yields the temporary path to write; renames it to ``target`` when the block ends normally
-    and removes it otherwise."""
-    partial = partial_path(target)
-    try:
-        yield partial
-        os.replace(partial, target)
-    finally:
-        if partial.exists():
-            partial.unlink()
+    and removes it otherwise. The temporary file is hidden, beside ``target``, and ends in
+    ``.partial`` plus ``target``'s extension, so that FFmpeg still picks the container from it."""
+    return replaced_atomically(target, suffix=f".partial{target.suffix}")

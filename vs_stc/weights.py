@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .atomic import replaced_atomically
 from .errors import CheckpointError, ConfigError, DownloadError, OptionError, UnknownModelError
 from .model_files import ModelDefaults, is_web_page, read_model_defaults
 from .models.config import BFVR, DEFLICKER, STCConfig
@@ -260,7 +261,6 @@ def _check_not_html(path: Path, url: str) -> None:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    with replaced_atomically(path) as temporary:
+        temporary.write_text(text)
 

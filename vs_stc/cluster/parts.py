@@ -6,11 +6,11 @@ parts only when that matches, so a changed input or option never mixes old frame
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Iterator
 
+from ..atomic import replaced_atomically
 from .packing import Rebuilt, read_frames, read_header
 from .units import Unit
 
@@ -55,6 +55,5 @@ class Parts:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    with replaced_atomically(path) as temporary:
+        temporary.write_bytes(data)

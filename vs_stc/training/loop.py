@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from ..atomic import replaced_atomically
 from ..checkpoints import load_into, read_checkpoint, save_model
 from ..model_files import ModelDefaults
 from ..errors import ConfigError
@@ -123,9 +124,8 @@ def _copy_codebooks(model: STCNet, ema: dict[str, torch.Tensor]) -> None:
 
 
 def _save_atomically(obj: object, path: Path) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(obj, temporary)
-    temporary.replace(path)
+    with replaced_atomically(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def export(model: STCNet, ema: dict[str, torch.Tensor], output: Path, stage: str, clip_length: int) -> Path:

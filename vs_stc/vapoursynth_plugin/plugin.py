@@ -13,6 +13,7 @@ import tempfile
 from importlib.resources import files
 from pathlib import Path
 
+from ..atomic import replaced_atomically
 from ..errors import PluginBuildError
 
 LIBRARY_NAME = "libvsstc.so"
@@ -45,7 +46,6 @@ def install_plugin(target_dir: Path | None = None) -> Path:
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:
             raise PluginBuildError(f"compiling the stc VapourSynth plugin failed:\n{result.stderr.strip()}")
-        staged = target.with_name(target.name + ".tmp")
-        shutil.copyfile(built, staged)
-        os.replace(staged, target)
+        with replaced_atomically(target) as staged:
+            shutil.copyfile(built, staged)
     return target
