@@ -1,13 +1,14 @@
 """Builds the platform parts of the vs-stc wheel; everything else is in pyproject.toml.
 
-``build_py`` (run by ``pip wheel .`` / ``pip install .``) also
-- compiles the ``stc`` VapourSynth plugin (vs_stc/vapoursynth_plugin/stc_plugin.c, against the
-  headers of the ``vapoursynth`` build requirement) to ``vapoursynth/plugins/libvsstc.so``, the
-  folder VapourSynth autoloads in the environment the wheel is installed into, as the plugin
+``pip wheel .`` / ``pip install .`` also
+- compile the ``stc`` VapourSynth plugin (vs_stc/vapoursynth_plugin/stc_plugin.c, against the
+  headers of the ``vapoursynth`` build requirement) with setuptools' ``build_ext``, as an
+  ``Extension`` whose file is exactly ``vapoursynth/plugins/libvsstc.so`` (no Python ABI suffix),
+  the folder VapourSynth autoloads in the environment the wheel is installed into, as the plugin
   wheels on PyPI do;
-- copies the bundled model files (weights/*.safetensors, weights/*.onnx and their *.LICENSE; not the recipes) into
-  ``vs_stc/bundled_weights/``, package data that vs_stc.weights.bundled_dir() finds through
-  importlib.resources.
+- copy (``build_py``) the bundled model files (weights/*.safetensors, weights/*.onnx and their
+  *.LICENSE; not the recipes) into ``vs_stc/bundled_weights/``, package data that
+  vs_stc.weights.bundled_dir() finds through importlib.resources.
 
 The plugin does not link libpython (it finds the interpreter with dlsym), so the wheel is tagged
 py3-none-<platform>. An editable install (``pip install -e .``, setup.sh) builds neither: the
@@ -21,14 +22,21 @@ import shlex
 import sysconfig
 from pathlib import Path
 
-from setuptools import Distribution, setup
+from setuptools import Extension, setup
 from setuptools.command.bdist_wheel import bdist_wheel
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
+from setuptools.command.editable_wheel import editable_wheel
 from setuptools.command.sdist import sdist
 
 ROOT = Path(__file__).resolve().parent
 PLUGIN_SOURCE = Path("vs_stc", "vapoursynth_plugin", "stc_plugin.c")
 PLUGIN_TARGET = Path("vapoursynth", "plugins", "libvsstc.so")  # relative to site-packages
+PLUGIN = Extension(
+    ".".join(PLUGIN_TARGET.with_suffix("").parts),  # vapoursynth.plugins.libvsstc; the file name is BuildExt's
+    sources=[str(PLUGIN_SOURCE)],
+    libraries=["dl", "pthread"],
+)
 WEIGHTS_SOURCE = Path("weights")
 WEIGHTS_TARGET = Path("vs_stc", "bundled_weights")
 WEIGHTS_PATTERNS = ("*.safetensors", "*.onnx", "*.LICENSE")  # a model ships with its licence
@@ -41,34 +49,41 @@ def bundled_models() -> list[Path]:
     return models
 
 
+class BuildExt(build_ext):
+    """The plugin, as a plain shared library: $CC (or the compiler Python was built with) with flags
+    of our own, since Python's LDSHARED would add its library folder as an rpath and this library
+    never links libpython; named exactly libvsstc.so."""
+
+    def build_extensions(self) -> None:
+        import vapoursynth
+
+        cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+        self.compiler.set_executables(
+            compiler=[*cc, "-O2", "-Wall"], compiler_so=[*cc, "-O2", "-Wall", "-fPIC"], linker_so=[*cc, "-shared"],
+        )
+        # Only vapoursynth's headers: the plugin uses no Python header or library.
+        self.compiler.set_include_dirs([vapoursynth.get_include()])
+        self.compiler.set_library_dirs([])
+        super().build_extensions()
+
+    def get_ext_filename(self, fullname: str) -> str:
+        # Asked with the full dotted name and, by get_ext_fullpath, with its last part alone.
+        if fullname in (PLUGIN.name, PLUGIN.name.rpartition(".")[2]):
+            return os.path.join(*fullname.split(".")) + PLUGIN_TARGET.suffix  # not .cpython-3xx-<platform>.so
+        return super().get_ext_filename(fullname)
+
+    def get_export_symbols(self, ext: Extension) -> list[str]:
+        return []  # a VapourSynth plugin exports VapourSynthPluginInit2, not PyInit_*
+
+
 class BuildPy(build_py):
-    """The packages, plus the native plugin and the bundled models."""
+    """The packages, plus the bundled models."""
 
     def run(self) -> None:
         super().run()
         if self.editable_mode:
             return
-        self.build_plugin()
         self.copy_bundled_models()
-
-    def build_plugin(self) -> None:
-        import vapoursynth
-        from distutils.ccompiler import new_compiler
-
-        target = Path(self.build_lib) / PLUGIN_TARGET
-        target.parent.mkdir(parents=True, exist_ok=True)
-        compiler = new_compiler(force=self.force)
-        # $CC (or the compiler Python was built with), with flags of our own: Python's LDSHARED
-        # would add its library folder as an rpath, and this library never links libpython.
-        cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-        compiler.set_executables(
-            compiler=[*cc, "-O2", "-Wall"], compiler_so=[*cc, "-O2", "-Wall", "-fPIC"], linker_so=[*cc, "-shared"],
-        )
-        build_temp = Path(self.get_finalized_command("build").build_temp) / "stc_plugin"
-        objects = compiler.compile(
-            [str(PLUGIN_SOURCE)], output_dir=str(build_temp), include_dirs=[vapoursynth.get_include()],
-        )
-        compiler.link_shared_object(objects, str(target), libraries=["dl", "pthread"])
 
     def copy_bundled_models(self) -> None:
         target = Path(self.build_lib) / WEIGHTS_TARGET
@@ -80,19 +95,22 @@ class BuildPy(build_py):
         outputs = super().get_outputs(include_bytecode)
         if self.editable_mode:
             return outputs
-        extra = [PLUGIN_TARGET, *(WEIGHTS_TARGET / model.name for model in bundled_models())]
-        return [*outputs, *(str(Path(self.build_lib) / path) for path in extra)]
+        return [*outputs, *(str(Path(self.build_lib) / WEIGHTS_TARGET / model.name) for model in bundled_models())]
 
 
-class PlatformDistribution(Distribution):
-    """Holds a native library, so the wheel is a platform wheel (installed to platlib)."""
+class EditableWheel(editable_wheel):
+    """``pip install -e .`` (setup.sh) builds no plugin, nor maps its folder, vapoursynth/plugins,
+    into the checkout (as setuptools does for an extension): ``stc vapoursynth install`` puts the
+    plugin in the environment's own VapourSynth plugin folder instead."""
 
-    def has_ext_modules(self) -> bool:
-        return True
+    def run(self) -> None:
+        self.distribution.ext_modules = []
+        super().run()
 
 
 class BdistWheel(bdist_wheel):
-    """py3-none-<platform>: any Python 3, one platform (the plugin uses no Python ABI)."""
+    """py3-none-<platform>: any Python 3, one platform (the plugin uses no Python ABI); the
+    editable wheel too, which has no extension."""
 
     def finalize_options(self) -> None:
         super().finalize_options()
@@ -111,6 +129,7 @@ class Sdist(sdist):
 
 
 setup(
-    distclass=PlatformDistribution,
-    cmdclass={"build_py": BuildPy, "bdist_wheel": BdistWheel, "sdist": Sdist},
+    ext_modules=[PLUGIN],
+    cmdclass={"build_ext": BuildExt, "build_py": BuildPy, "editable_wheel": EditableWheel, "bdist_wheel": BdistWheel,
+              "sdist": Sdist},
 )
