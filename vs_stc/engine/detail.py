@@ -1,21 +1,19 @@
 """Splitting an output frame's spatial frequencies between the model and the input.
 
 - Keep detail (for brightness deflicker): the model decides each frame's brightness, the input
-  keeps everything else. A deflicker model re-renders every frame through its codebooks, so a
-  small model (or any model on frames larger than its resolution) also loses fine detail and may
-  shift local shading. Brightness flicker scales whole frames, so the input frame multiplied by
-  the ratio of the two frames' mean luma takes the model's brightness and nothing else (a local,
-  blurred ratio was tried first: it also copied the small model's shading errors). Each window's
+  keeps everything else. A deflicker model re-renders every frame through its codebooks, so a small
+  model (or any model on frames larger than its resolution) also loses fine detail and may shift
+  local shading. Brightness flicker scales whole frames, so the input frame multiplied by the ratio
+  of the two frames' mean luma takes the model's brightness and nothing else (a single ratio per
+  frame, not a local one: benchmarks/README.md, "Figures moved from docstrings"). Each window's
   output is first brought to its input's level (levels.py), so the model sets only the changes.
-- Keep colours (for restoration): the input frame, plus what the model adds to the finest band
-  it can draw (the frame at the model's resolution minus its Gaussian blur of sigma 1 there),
-  bounded so that the model can at most double the input's own detail in that band and never
-  draw detail of its own, and with no change of mean (so no colour shift and no added flicker).
-  A small model re-renders faces it never saw in washed-out codes, so its whole frame (or even its
-  detail at full strength) loses PSNR against a blurred, compressed input; what it reliably adds
-  is where and how much to sharpen the input's own structure. The input's colours, shading and
-  its detail finer than the model's resolution all stay (no mosaic at frames larger than the
-  model)."""
+- Keep colours (for restoration): the input frame, plus what the model adds to the finest band it
+  can draw (the frame at the model's resolution minus its Gaussian blur of sigma 1 there), bounded
+  so that the model can at most double the input's own detail in that band and never draw detail of
+  its own, and with no change of mean (so no colour shift and no added flicker). What the model
+  decides is where and how much to sharpen the input's own structure (why not its whole frame:
+  benchmarks/README.md, "Figures moved from docstrings"). The input's colours, shading and its
+  detail finer than the model's resolution all stay (no mosaic at frames larger than the model)."""
 
 from __future__ import annotations
 

@@ -6,10 +6,9 @@ cores this process may use, and glibc's mmap threshold once (models/heap.py); ``
 Why a thread and not only a lock: PyTorch's CPU kernels run on an OpenMP team that belongs to the
 OS thread calling them, with its own per-thread scratch state. Model runs called from several
 VapourSynth threads, even one at a time under a lock, start one team per calling thread, and the
-teams compete for the cores (OpenMP threads spin a while after each parallel region): in vspipe
-with 2 threads the same 23 windows of tiny-bfvr took 13.0 s of model time against 9.7 s with 1.
-The callers keep the cheap work (reading planes, conversion, resizing, crossfades) and do it in
-parallel around the worker.
+teams compete for the cores (OpenMP threads spin a while after each parallel region), which costs
+model time (benchmarks/README.md, "Figures moved from docstrings"). The callers keep the cheap work
+(reading planes, conversion, resizing, crossfades) and do it in parallel around the worker.
 """
 
 from __future__ import annotations

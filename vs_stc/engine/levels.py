@@ -1,15 +1,14 @@
 """Keep detail's brightness split: the input decides a window's overall level, the model the
 changes from frame to frame.
 
-A small deflicker model renders each frame's brightness with a slowly drifting bias (on faces it
-never saw, up to 10% darker or brighter than the clean clip over a few seconds), while its
-frame-to-frame changes are accurate to about half a percent. Brightness flicker leaves most frames
-untouched, so within a window the frames whose model-to-input ratios of mean luma agree (the
-largest group within ``TOLERANCE`` of each other: a mode rather than a median, which two flickered
-frames of a 4-frame window would move) are the steady ones, and their ratio is that bias. Steady
-frames keep their input's brightness exactly (the model's half-percent noise would otherwise cost
-them PSNR); the others are divided by the bias, which leaves their gain to the model and the
-window's level to the input."""
+A small deflicker model renders each frame's brightness with a slowly drifting bias, while its
+frame-to-frame changes are accurate (by how much, both: benchmarks/README.md, "Figures moved from
+docstrings"). Brightness flicker leaves most frames untouched, so within a window the frames whose
+model-to-input ratios of mean luma agree (the largest group within ``TOLERANCE`` of each other: a
+mode rather than a median, which two flickered frames of a 4-frame window would move) are the
+steady ones, and their ratio is that bias. Steady frames keep their input's brightness exactly (the
+model's frame-to-frame noise would otherwise cost them PSNR); the others are divided by the bias,
+which leaves their gain to the model and the window's level to the input."""
 
 from __future__ import annotations
 

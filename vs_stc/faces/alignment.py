@@ -5,8 +5,8 @@ landmarks to the template (Umeyama's closed form). It is deterministic and chang
 the landmarks, so smoothed landmarks give steady crops. facexlib's helper fits with
 ``cv2.estimateAffinePartial2D(method=LMEDS)``, a randomised robust fit that may keep a different
 subset of the five points from one frame to the next: a jump in the crop. Its warp also works on
-whole frames (slow on 4K) and fills the outside with grey. So the fit and warp are ours; we
-reuse facexlib's template numbers (FFHQ's own, for 512 x 512 crops).
+whole frames (all of a 4K frame for one face) and fills the outside with grey. So the fit and warp
+are ours; we reuse facexlib's template numbers (FFHQ's own, for 512 x 512 crops).
 
 Crops are cut from the smallest frame region that holds them (a 512 crop of a 4K face touches a
 few hundred thousand pixels, not eight million). Where a crop reaches past the frame edge, the
@@ -137,10 +137,8 @@ def crop(frame: np.ndarray, alignment: Alignment, *, origin: tuple[int, int] = (
 def antialiased(image: np.ndarray, shrink: float) -> np.ndarray:
     """``image`` low-passed for sampling at ``1 / shrink`` of its density: a Gaussian of sigma
     (shrink - 1) / 2 pixels (scikit-image's rule for antialiased rescaling), nothing when it is not
-    shrunk. One blur and one bicubic sampling keep more detail than resizing by area first and
-    then warping (two resamplings): on the fixture clips, the round trip crop -> paste of an
-    unchanged 512 crop differs from the frame by 0.95 / 3.4 levels on average (two faces) instead of
-    1.35 / 4.8, and by 2.1 / 6.1 instead of 3.2 / 7.9 for a 128 crop."""
+    shrunk. One blur and one bicubic sampling, not resizing by area first and then warping (two
+    resamplings), which keeps less detail (benchmarks/README.md, "Figures moved from docstrings")."""
     if shrink <= 1.0:
         return image
     return cv2.GaussianBlur(image, (0, 0), (shrink - 1.0) / 2.0, borderType=cv2.BORDER_REFLECT_101)

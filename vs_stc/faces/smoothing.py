@@ -1,12 +1,12 @@
 """Zero-phase smoothing of landmark tracks: less jitter, no lag, no corner cutting.
 
-Detected landmarks jitter by a pixel or two from frame to frame, which an aligned crop turns into
-a shaking face and a paste mask that swims. The usual cure, a Gaussian over time
+Detected landmarks jitter by a pixel or two from frame to frame, which an aligned crop turns into a
+shaking face and a paste mask that swims. The usual cure, a Gaussian over time
 (``gaussian_filter1d(sigma=5)`` in KEEP and DicFace), is zero-phase but flattens real motion: it
-averages a moving face with where it was and where it will be, so a head that turns or stops
-gets a crop that overshoots or trails it (on a sway of 40 frames a sigma-5 Gaussian misses the
-turning points by a quarter of the amplitude), and at a track's ends, where the window is cut off,
-it drags the face towards its past.
+averages a moving face with where it was and where it will be, so a head that turns or stops gets a
+crop that overshoots or trails it (by how much: benchmarks/README.md, "Figures moved from
+docstrings"), and at a track's ends, where the window is cut off, it drags the face towards its
+past.
 
 We fit, around every frame, a quadratic in time by Gaussian-weighted least squares (local
 polynomial regression, as in LOESS or Savitzky-Golay) and take its value at that frame. The

@@ -2,10 +2,11 @@
 gives back with its other process-wide settings (device.release).
 
 glibc serves allocations below an adaptive threshold (which climbs to 32 MiB as blocks of up to
-that size are freed) from its heap and keeps them once freed: the released-size network's chunked
-levels (temporal_chunks.py) left 0.8-0.95 GiB of free heap in a 3.1-3.2 GiB peak at T=24,
-512 x 512, trimming or not. With the threshold fixed at 1 MiB, blocks from 1 MiB up are mapped on
-their own and unmapped when freed: 2.65 GiB (benchmarks/model_memory.py).
+that size are freed) from its heap and keeps them once freed: much of the peak of the
+released-size network's chunked levels (temporal_chunks.py) was free heap, malloc_trim or not.
+With the threshold fixed at 1 MiB, blocks from 1 MiB up are mapped on their own and unmapped
+when freed (the figures: benchmarks/README.md, "Memory: the full-resolution levels in temporal
+chunks").
 
 glibc has no call that reads the threshold or turns its adaptive rise back on, so giving back means
 setting the value a process starts with: MALLOC_MMAP_THRESHOLD_ from the environment, else glibc's

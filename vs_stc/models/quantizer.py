@@ -27,7 +27,8 @@ def released_residual(z: torch.Tensor) -> torch.Tensor:
 def codebook(size: int, channels: int) -> nn.Embedding:
     """A codebook of ``size`` codes, initialised as nn.Embedding does (N(0, 1)), except on the meta
     device (a network built only to load weights into): PyTorch draws meta normals through its
-    compiler stack, whose import (TorchDynamo, SymPy) costs a loading process 1 s and 150 MiB."""
+    compiler stack, whose import (TorchDynamo, SymPy) a loading process would otherwise pay for
+    in time and memory (benchmarks/README.md, "Figures moved from docstrings")."""
     weight = torch.empty(size, channels)
     if not weight.is_meta:
         nn.init.normal_(weight)
