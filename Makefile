@@ -4,7 +4,7 @@ setup:
 	./setup.sh
 
 test: setup
-	.venv/bin/python -m pytest -n 2 --dist worksteal
+	.venv/bin/python -m pytest -n 2 --dist loadgroup
 
 demo: setup
 	.venv/bin/stc demo

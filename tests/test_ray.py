@@ -29,7 +29,8 @@ from vs_stc.options import resolve  # noqa: E402
 from vs_stc.restorer import load_restorer  # noqa: E402
 
 FFMPEG = shutil.which("ffmpeg")
-pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")
+pytestmark = [pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)"),
+              pytest.mark.xdist_group("ray")]  # one worker starts one local cluster for them all
 CHUNK = 8  # frames: the long clip becomes three chunks
 CLIPS = {"a.mp4": (8, 64), "b.mkv": (6, 64), "long.mp4": (24, 64)}  # name: (frames, size)
 UNITS = 1 + 1 + len(chunk_bounds(24, 6, 2, CHUNK))
