@@ -139,7 +139,8 @@ def run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: BinaryIO | Non
     input_options = raw_options(args)
     stop = install_stop_request()
     from vs_stc.restorer import load_restorer  # PyTorch: loaded only for a render, not for --help
-    from vs_stc.transcode import VideoEncoding, transcode
+    from vs_stc.encoding import VideoEncoding
+    from vs_stc.transcode import transcode
 
     restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
     try:

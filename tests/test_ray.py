@@ -16,12 +16,13 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from vs_stc.batch import Encoder, run_batch, summary  # noqa: E402
+from vs_stc.batch import run_batch, summary  # noqa: E402
 from vs_stc.cli import main  # noqa: E402
 from vs_stc.cluster import run_cluster_batch  # noqa: E402
 from vs_stc.cluster.parts import parts_folder  # noqa: E402
 from vs_stc.cluster.runtime import size_workers  # noqa: E402
 from vs_stc.cluster.units import chunk_bounds, frames_needed  # noqa: E402
+from vs_stc.encoding import Encoder  # noqa: E402
 from vs_stc.engine.device import intra_op_threads  # noqa: E402
 from vs_stc.engine.planning import plan  # noqa: E402
 from vs_stc.errors import OptionError  # noqa: E402

@@ -1,9 +1,8 @@
 """Batch renders for ``stc restore|deflicker INPUT... -o OUT``: which files go where, one render per
 file (through the shared transcoding loop), and a summary. A failing file never stops the batch.
 
-Encoding defaults: H.264 (libx264), CRF 18, preset medium, the input's pixel format when libx264
-takes it (else yuv420p); audio, subtitle and data streams and container metadata are copied.
-Outputs are written under a temporary name and renamed when complete; inputs are never
+Audio, subtitle and data streams and container metadata are copied (``encoding``: how the video
+is encoded). Outputs are written under a temporary name and renamed when complete; inputs are never
 overwritten, existing outputs only with ``--overwrite``. An input that decodes to fewer frames than
 its container declares (a cut-off download) fails unless ``allow_partial`` is given.
 """
@@ -11,7 +10,6 @@ its container declares (a cut-off download) fails unless ``allow_partial`` is gi
 from __future__ import annotations
 
 import glob
-import io
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,17 +17,14 @@ from pathlib import Path
 from typing import Callable
 
 import av
-import numpy as np
 from tqdm import tqdm
 
-from .av_frames import check_pix_fmt
+from .encoding import Encoder
 from .errors import InputError, OptionError, STCError
 from .video_files import CONTAINER_FORMATS, KEPT_CONTAINERS, VIDEO_EXTENSIONS
 from .images import side_by_side, write_png
 from .outputs import check_output, written_atomically
-from .transcode import Outcome, VideoEncoding, transcode
-
-CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
+from .transcode import Outcome, transcode
 
 
 @dataclass(frozen=True)
@@ -46,63 +41,6 @@ class Result:
     seconds: float = 0.0
     error: str | None = None
     note: str | None = None
-
-
-@dataclass(frozen=True)
-class Encoder:
-    codec: str = "libx264"
-    crf: int | None = 18
-    pix_fmt: str | None = None
-    preset: str | None = "medium"
-
-    def for_input(self, video: av.video.stream.VideoStream) -> VideoEncoding:
-        return self.encoding(video.codec_context.format.name)
-
-    def encoding(self, input_pix_fmt: str) -> VideoEncoding:
-        """The output stream for an input in ``input_pix_fmt``: ours when given, else the input's
-        when the encoder takes it (and it is not a palette), else the encoder's usual one."""
-        supported = {f.name for f in self._codec().video_formats or ()}
-        pix_fmt = self.pix_fmt or input_pix_fmt
-        if not self.pix_fmt and ((supported and pix_fmt not in supported) or av.VideoFormat(pix_fmt).has_palette):
-            preferred = [f for f in ("yuv420p", "rgb24") if not supported or f in supported]
-            pix_fmt = preferred[0] if preferred else sorted(supported)[0]
-        options = {}
-        if self.crf is not None and self.codec in ("libx264", "libx265") and self.crf > 51:
-            raise OptionError("crf", f"{self.codec} takes 0 to 51, not {self.crf}")
-        if self.crf is not None and self.codec in CRF_CODECS:
-            options["crf"] = str(self.crf)
-        if self.preset and self.codec in ("libx264", "libx265"):
-            options["preset"] = self.preset
-        return VideoEncoding(self.codec, pix_fmt, options)
-
-    def _codec(self) -> av.codec.Codec:
-        try:
-            codec = av.codec.Codec(self.codec, "w")
-        except (av.FFmpegError, ValueError) as error:
-            raise OptionError("codec", f"{self.codec!r} is not an encoder this FFmpeg has ({error})") from error
-        if codec.type != "video":
-            raise OptionError("codec", f"{self.codec!r} is a {codec.type} encoder; give a video encoder, e.g. libx264")
-        return codec
-
-    def check(self, extensions: set[str]) -> None:
-        """Encodes one small frame into each container the batch writes, so an encoder, pixel
-        format or container that cannot work is refused before the first file, not in every one."""
-        if self.pix_fmt is not None:
-            check_pix_fmt("pix_fmt", self.pix_fmt)
-        encoding = self.encoding("yuv420p")
-        for extension in sorted(extensions):
-            try:
-                with av.open(io.BytesIO(), "w", format=CONTAINER_FORMATS[extension]) as container:
-                    stream = container.add_stream(encoding.codec, rate=25, options=encoding.options)
-                    stream.width = stream.height = 64
-                    stream.pix_fmt = encoding.pix_fmt
-                    frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
-                    container.mux(stream.encode(frame.reformat(format=encoding.pix_fmt)))
-                    container.mux(stream.encode(None))
-            except (av.FFmpegError, ValueError) as error:
-                raise OptionError("codec", f"{encoding.codec} with pixel format {encoding.pix_fmt} cannot be written "
-                                           f"to {extension} files ({error}); choose another --codec, --pix-fmt or "
-                                           "output name") from error
 
 
 def collect_inputs(arguments: list[str]) -> tuple[list[Path], list[Result]]:

@@ -95,7 +95,8 @@ def _vapoursynth_install(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .batch import Encoder, run_batch, summary
+    from .batch import run_batch, summary
+    from .encoding import Encoder
     from .restorer import load_restorer
 
     if args.ray is not None or args.resume or args.ray_threads is not None:

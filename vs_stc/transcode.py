@@ -10,7 +10,7 @@ packets are stream-copied. Demuxing drives everything, so at most one engine win
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import av
@@ -19,6 +19,7 @@ import numpy as np
 from .av_frames import frame_thumbnail, from_restored, output_pix_fmt, picture_of
 from .colour import Picture, YUVRule
 from .cuts import StreamCuts
+from .encoding import VideoEncoding
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -26,15 +27,6 @@ if TYPE_CHECKING:
     from .restorer import StreamRestorer
 
 COPIED_TYPES = ("audio", "subtitle", "data", "attachment")
-
-
-@dataclass
-class VideoEncoding:
-    """The output video stream: codec, pixel format (None: the input's) and encoder options."""
-
-    codec: str = "rawvideo"
-    pix_fmt: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

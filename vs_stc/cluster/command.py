@@ -6,7 +6,8 @@ import argparse
 import dataclasses
 import importlib.util
 
-from ..batch import Encoder, summary
+from ..batch import summary
+from ..encoding import Encoder
 from ..errors import OptionError
 from ..options import from_arguments
 

@@ -13,8 +13,8 @@ from typing import Callable, Iterable, Iterator
 
 import av
 
-from ..batch import (Comparison, Encoder, Job, Result, collect_inputs, compare_paths, failure_text, plan_jobs,
-                     render)
+from ..batch import Comparison, Job, Result, collect_inputs, compare_paths, failure_text, plan_jobs, render
+from ..encoding import Encoder
 from ..errors import InputError, OptionError, STCError
 from ..faces.stream import FaceCounts
 from ..options import RunOptions

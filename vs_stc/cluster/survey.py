@@ -12,8 +12,9 @@ import av
 import numpy as np
 
 from ..av_frames import frame_thumbnail, output_pix_fmt
-from ..batch import Encoder, declared_frames
+from ..batch import declared_frames
 from ..cuts import StreamCuts
+from ..encoding import Encoder
 from ..errors import InputError
 
 
