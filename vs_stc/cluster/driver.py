@@ -13,10 +13,11 @@ from typing import Callable, Iterable, Iterator
 
 import av
 
-from ..batch import Comparison, Job, Result, collect_inputs, compare_paths, failure_text, plan_jobs, render
+from ..batch import Comparison, compare_paths, render
 from ..encoding import Encoder
 from ..errors import InputError, OptionError, STCError
 from ..faces.stream import FaceCounts
+from ..jobs import Job, Result, collect_inputs, failure_text, plan_jobs
 from ..options import RunOptions
 from ..outputs import check_output
 from .packing import Rebuilt

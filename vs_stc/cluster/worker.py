@@ -14,9 +14,9 @@ import av
 import torch
 
 from ..av_frames import frame_thumbnail, from_restored, picture_of
-from ..batch import failure_text
 from ..cuts import StreamCuts
 from ..errors import STCError
+from ..jobs import failure_text
 from ..options import RunOptions
 from ..restorer import load_restorer
 from .packing import PartWriter
