@@ -12,8 +12,8 @@ import av
 import numpy as np
 
 from ..av_frames import frame_thumbnail, output_pix_fmt
-from ..batch import declared_frames
 from ..cuts import StreamCuts
+from ..declared_length import declared_frames
 from ..encoding import Encoder
 from ..errors import InputError
 
