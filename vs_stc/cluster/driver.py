@@ -13,7 +13,8 @@ from typing import Callable, Iterable, Iterator
 
 import av
 
-from ..batch import Comparison, compare_paths, render
+from ..batch import render
+from ..compare_stills import Comparison, compare_paths
 from ..encoding import Encoder
 from ..errors import InputError, OptionError, STCError
 from ..faces.stream import FaceCounts
