@@ -30,7 +30,7 @@ import numpy as np
 import ray
 import torch
 
-from vs_stc.batch import run_batch, summary
+from vs_stc.batch import run_batch
 from vs_stc.cluster import run_cluster_batch
 from vs_stc.cluster.packing import PartWriter, read_frames, read_header
 from vs_stc.cluster.units import Unit
@@ -38,6 +38,7 @@ from vs_stc.cluster.worker import Renderer
 from vs_stc.encoding import Encoder
 from vs_stc.options import resolve
 from vs_stc.restorer import load_restorer
+from vs_stc.summary import summary
 
 SHORT, LONG, CHUNK = 48, 96, 32  # frames
 FFMPEG = shutil.which("ffmpeg")

@@ -16,7 +16,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from vs_stc.batch import run_batch, summary  # noqa: E402
+from vs_stc.batch import run_batch  # noqa: E402
 from vs_stc.cli import main  # noqa: E402
 from vs_stc.cluster import run_cluster_batch  # noqa: E402
 from vs_stc.cluster.parts import parts_folder  # noqa: E402
@@ -28,6 +28,7 @@ from vs_stc.engine.planning import plan  # noqa: E402
 from vs_stc.errors import OptionError  # noqa: E402
 from vs_stc.options import resolve  # noqa: E402
 from vs_stc.restorer import load_restorer  # noqa: E402
+from vs_stc.summary import summary  # noqa: E402
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = [pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)"),

@@ -113,21 +113,3 @@ def run_batch(
         results.append(result)
     overall.close()
     return results
-
-
-def summary(results: list[Result]) -> str:
-    lines = []
-    for r in results:
-        if r.error:
-            lines.append(f"FAILED  {r.source}: {r.error}")
-        else:
-            fps = r.frames / r.seconds if r.seconds else 0.0
-            lines.append(f"ok      {r.source} -> {r.target}  ({r.frames} frames, {r.seconds:.1f} s, {fps:.2f} fps)"
-                         + (f"; {r.note}" if r.note else ""))
-    done = [r for r in results if not r.error]
-    frames = sum(r.frames for r in done)
-    seconds = sum(r.seconds for r in done)
-    partial = sum(1 for r in done if r.note and r.note.startswith("PARTIAL"))
-    lines.append(f"{len(done)} of {len(results)} files restored, {frames} frames in {seconds:.1f} s"
-                 + (f"; {partial} of them PARTIAL (cut-off inputs)" if partial else ""))
-    return "\n".join(lines)

@@ -95,9 +95,10 @@ def _vapoursynth_install(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .batch import run_batch, summary
+    from .batch import run_batch
     from .encoding import Encoder
     from .restorer import load_restorer
+    from .summary import summary
 
     if args.ray is not None or args.resume or args.ray_threads is not None:
         from .cluster.command import render_on_cluster

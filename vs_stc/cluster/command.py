@@ -6,10 +6,10 @@ import argparse
 import dataclasses
 import importlib.util
 
-from ..batch import summary
 from ..encoding import Encoder
 from ..errors import OptionError
 from ..options import from_arguments
+from ..summary import summary
 
 
 def render_on_cluster(args: argparse.Namespace) -> int:
