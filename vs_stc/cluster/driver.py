@@ -13,7 +13,6 @@ from typing import Callable, Iterable, Iterator
 
 import av
 
-from ..batch import render
 from ..compare_stills import Comparison, compare_paths
 from ..encoding import Encoder
 from ..errors import InputError, OptionError, STCError
@@ -21,6 +20,7 @@ from ..faces.stream import FaceCounts
 from ..jobs import Job, Result, collect_inputs, failure_text, plan_jobs
 from ..options import RunOptions
 from ..outputs import check_output
+from ..render_file import render_file
 from .packing import Rebuilt
 from .parts import Parts
 from .runtime import ray_runtime, size_workers, start_workers
@@ -144,8 +144,8 @@ def run_cluster_batch(
 
         def write(file: FileRender) -> None:
             comparison = Comparison(stills[file.job], compare_frame) if file.job in stills else None
-            result = render(file.job, PartsRestorer(file.parts, file.units), encoder, overwrite, comparison,
-                            lambda count: None, allow_partial=allow_partial)
+            result = render_file(file.job, PartsRestorer(file.parts, file.units), encoder, overwrite, comparison,
+                                 lambda count: None, allow_partial=allow_partial)
             result.seconds += file.seconds
             if not result.error:
                 file.parts.remove()
