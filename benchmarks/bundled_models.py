@@ -37,7 +37,7 @@ from vs_stc.evaluation.held_out import held_out_clips
 from vs_stc.evaluation.report import Processor, clip_metrics, ffmpeg_deflicker, model_processor
 from vs_stc.loading import load_model
 from vs_stc.options import resolve
-from vs_stc.training.portraits import held_out_clip
+from vs_stc.video_portraits import held_out_clip
 
 FRAMES, SIZE = 48, 256
 FLICKER_ROUNDING = 0.005  # luma levels; rounding to 8 bits alone moves a 256-px flicker index by ~0.002

@@ -20,7 +20,7 @@ from vs_stc.cli import main as stc
 from vs_stc.engine import device
 from vs_stc.models import heap
 from vs_stc.evaluation.video_io import write_video
-from vs_stc.training.portraits import held_out_clip
+from vs_stc.video_portraits import held_out_clip
 
 
 def process_state() -> tuple:

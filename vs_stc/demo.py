@@ -35,7 +35,7 @@ from .images import side_by_side, write_png
 from .loading import load_model
 from .options import RunOptions, resolve
 from .restorer import StreamRestorer
-from .training.portraits import held_out_clip
+from .video_portraits import held_out_clip
 from .weights import cached_path, ensure_downloaded, spec_for
 
 FULL_FRAME = (240, 320)  # height, width of the face-mode demo

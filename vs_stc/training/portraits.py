@@ -11,7 +11,8 @@ Sources, all shipped inside packages (nothing is downloaded):
   two portraits alone cannot teach a codebook (training).
 
 Training also gets dead-leaves scenes (``synthetic.dead_leaves``, generated here, so ours), one
-clip per scene.
+clip per scene. The camera paths and the held-out face come from ``vs_stc.video_portraits``,
+which evaluation shares.
 
     python -m vs_stc.training.portraits OUTPUT_FOLDER [--clips 8] [--scenes 48] [--frames 48] [--size 128]
 
@@ -23,25 +24,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..evaluation.video_io import write_video
+from ..video_portraits import HOPPER_BOX, animate, crop, hopper
 from .synthetic import dead_leaves
 
 
 # Square regions (x, y, side) in each source image: face crops for the portraits, the central
 # square for the texture scenes.
-BOXES = {"astronaut": (130, 10, 220), "cameraman": (160, 60, 150), "hopper": (140, 110, 260),
+BOXES = {"astronaut": (130, 10, 220), "cameraman": (160, 60, 150), "hopper": HOPPER_BOX,
          "coffee": (100, 0, 400), "chelsea": (75, 0, 300), "rocket": (106, 0, 427)}
-
-
-def hopper() -> np.ndarray:
-    """Grace Hopper's portrait (matplotlib's sample data), RGB uint8: the held-out face."""
-    import matplotlib.cbook
-
-    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
 def portraits() -> dict[str, tuple[np.ndarray, bool]]:
@@ -56,34 +49,7 @@ def portraits() -> dict[str, tuple[np.ndarray, bool]]:
         "chelsea": (data.chelsea(), False),
         "rocket": (data.rocket(), False),
     }
-    return {name: (_crop(image, BOXES[name]), held_out) for name, (image, held_out) in images.items()}
-
-
-def _crop(image: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
-    x, y, side = box
-    return np.ascontiguousarray(image[y:y + side, x:x + side])
-
-
-def animate(image: np.ndarray, frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A clip of ``frames`` square frames following a smooth random camera path over ``image``."""
-    h, w = image.shape[:2]
-    side = min(h, w)
-    steps = np.linspace(0, 1, frames)
-    start, end = rng.uniform(-1, 1, (2, 5))
-    path = start + (end - start) * (3 * steps**2 - 2 * steps**3)[:, None]  # smooth start and stop
-    clip = []
-    for dx, dy, zoom, angle, gain in path:
-        scale = size / side * (1.0 + 0.08 * (zoom + 1))
-        matrix = cv2.getRotationMatrix2D((w / 2 + 0.05 * side * dx, h / 2 + 0.05 * side * dy), 4 * angle, scale)
-        matrix[:, 2] += (size / 2 - w / 2, size / 2 - h / 2)
-        frame = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
-        clip.append(np.clip(frame * (1 + 0.05 * gain), 0, 255).astype(np.uint8))
-    return np.stack(clip)
-
-
-def held_out_clip(seed: int = 0, frames: int = 48, size: int = 128) -> np.ndarray:
-    """A clip of the held-out face (never in training) on the camera path drawn from ``seed``."""
-    return animate(_crop(hopper(), BOXES["hopper"]), frames, size, np.random.default_rng(seed))
+    return {name: (crop(image, BOXES[name]), held_out) for name, (image, held_out) in images.items()}
 
 
 def write_dataset(output: Path, clips: int = 8, scenes: int = 48, frames: int = 48, size: int = 128,
