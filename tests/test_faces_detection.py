@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from face_clips import WIDTH, face_clip
 
 from vs_stc.errors import DownloadError, OptionError
@@ -220,8 +221,12 @@ def test_fetch_verifies_and_loads(server, empty_cache, monkeypatch):
     (root / spec.filename).unlink()
     assert fetch(spec, progress=False) == path
     detector = FacexlibRetinaFace(path, network="mobile0.25", threshold=0.99)
+    served = torch.load(path, weights_only=True)  # byte for byte the served file (checked above)
+    loaded = detector.net.state_dict()
+    assert {"module." + k for k in loaded} == set(served)  # the served weights, every one, in the network
+    assert all(torch.equal(loaded[k], served["module." + k]) for k in loaded)
     found = detector.detect([face_clip().frames[12], face_clip().frames[30]])
-    assert len(found) == 2 and all(isinstance(faces, list) for faces in found)
+    assert len(found) == 2  # one list of faces per image (random weights: what they find means nothing)
 
 
 def test_fetch_refuses_a_file_that_does_not_hash_right(server, empty_cache, monkeypatch):
