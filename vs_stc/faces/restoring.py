@@ -12,7 +12,7 @@ blocks leave no seam and no block boundary shows in the output.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
@@ -38,11 +38,10 @@ def track_plan(start: int, stop: int, window: int, overlap: int) -> Plan:
 
 
 def restore_track(runner: WindowRunner, track: FaceTrack, crop_at: Callable[[int, Alignment], np.ndarray],
-                  wanted: range) -> Iterator[tuple[int, np.ndarray]]:
-    """(n, restored crop (R, R, 3) float32 in [0, 1]) for the frames of ``wanted`` the track shows,
-    in order, each as soon as the windows that make it have run. ``crop_at(n, alignment)``: the
-    aligned crop (R, R, 3) of frame n, in the runner's sample format; asked only for frames within
-    ``window - 1`` of ``wanted``."""
+                  wanted: range) -> dict[int, np.ndarray]:
+    """{n: restored crop (R, R, 3) float32 in [0, 1]} for the frames of ``wanted`` the track shows.
+    ``crop_at(n, alignment)``: the aligned crop (R, R, 3) of frame n, in the runner's sample format;
+    asked only for frames within ``window - 1`` of ``wanted``."""
     options = runner.options
     plan = track_plan(track.start, track.stop, options.window, options.overlap)
     crops: dict[int, Frame] = {}
@@ -54,6 +53,7 @@ def restore_track(runner: WindowRunner, track: FaceTrack, crop_at: Callable[[int
             crops[n] = [aligned[..., c] for c in range(3)]
         return crops[n]
 
+    restored = {}
     for n in range(max(wanted.start, track.start), min(wanted.stop, track.stop)):
         contributions = plan.contributions(n)
         windows = [plan.windows[c.window] for c in contributions]
@@ -62,9 +62,10 @@ def restore_track(runner: WindowRunner, track: FaceTrack, crop_at: Callable[[int
                 outputs[window.start] = runner.run([planes(i) for i in window.frames], window.start)
         original = planes(n) if options.uses_input_frames else None
         blended = runner.finish(contributions, [outputs[w.start] for w in windows], runner.resolution, original)
-        yield n, blended.permute(1, 2, 0).numpy()
+        restored[n] = blended.permute(1, 2, 0).numpy()
         # Later frames use only windows that reach past n, and crops of the frames those windows hold.
         for start in [s for s in outputs if s + options.window <= n + 1]:
             del outputs[start]
         for i in [i for i in crops if i <= n + 1 - options.window]:
             del crops[i]
+    return restored

@@ -19,7 +19,7 @@ faces (boxes and landmarks) of the context before them.
 from __future__ import annotations
 
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Container, Iterable, Iterator, Sequence
 
@@ -31,7 +31,7 @@ from ..models import STCNet
 from .alignment import Alignment, crop, source_region
 from .analysis import MIN_FACE, analyse_detections
 from .detection import detect_frames
-from .pasteback import Paste, paste, union_region
+from .pasteback import paste, union_region
 from .restoring import block_context, restore_track
 from .types import Detector, Face
 
@@ -86,11 +86,10 @@ class FaceStreamRestorer:
         beyond ``wanted`` (or the clip's ends). ``length``: the clip's, which aligned mode's
         stretches need (restorer.StreamRestorer) and face mode does not.
 
-        The work overlaps, so that on a GPU the model, not the face pipeline, sets the pace: each
-        frame is detected on a thread of its own as it arrives; a block's tracks are cropped and
-        restored on another while the caller reads and detects the next block's frames; each frame
-        is pasted on a third as soon as its faces are restored, while the model goes on. One
-        block's faces are restored at a time; frames come out as soon as they are pasted."""
+        The work overlaps: each frame is detected on a thread of its own as it arrives, and a
+        block is restored (tracks, crops, model, paste-back) on another while the caller reads and
+        detects the next block's frames, so on a GPU the model, not the face pipeline, sets the
+        pace. One block is restored at a time; its frames come out as soon as it is done."""
         self.counts = FaceCounts()
         runner = self.runner()
         before, after = self.context()
@@ -101,37 +100,24 @@ class FaceStreamRestorer:
         block_start, stop = (wanted.start, wanted.stop) if wanted is not None else (first, None)
         detecting = ThreadPoolExecutor(1, thread_name_prefix="stc-detect")
         restoring = ThreadPoolExecutor(1, thread_name_prefix="stc-faces")
-        pasting = ThreadPoolExecutor(1, thread_name_prefix="stc-paste")
-        in_flight: deque[Future[None]] = deque()  # blocks whose faces are being restored
-        pasted_frames: deque[Future[Restored]] = deque()  # frames in order, as their pastes are submitted
+        in_flight: deque[Future[list[Restored]]] = deque()
 
         def submit(start: int, end: int) -> None:
             shots = [i for i in range(first_found + 1, received) if i in cuts]
-            in_flight.append(restoring.submit(self._restore_and_paste, runner, list(held), first_held, list(found),
-                                              first_found, shots, start, end, pasting, pasted_frames))
-
-        def ready() -> Iterator[Restored]:
-            while pasted_frames and pasted_frames[0].done():
-                yield pasted_frames.popleft().result()
-
-        def until_restored(block: Future[None]) -> Iterator[Restored]:
-            """The frames pasted while ``block``'s faces are restored, then its error if it failed."""
-            while not block.done():
-                # a short timeout: frames the block hands to pasting while this waits are seen too
-                wait([block, pasted_frames[0]] if pasted_frames else [block], 0.05, FIRST_COMPLETED)
-                yield from ready()
-            block.result()
+            in_flight.append(restoring.submit(self._detected_block, runner, list(held), first_held, list(found),
+                                              first_found, shots, start, end))
 
         try:
             for picture in frames:
                 held.append(picture)
                 found.append(detecting.submit(detect_faces, self.detector, picture, self.min_face))
                 received += 1
-                yield from ready()  # out as soon as pasted: their frames are freed
+                while in_flight and in_flight[0].done():  # out as soon as restored: its frames are freed
+                    yield from in_flight.popleft().result()
                 block_end = block_start + self.block if stop is None else min(block_start + self.block, stop)
                 if block_start < block_end and received == block_end + after:
-                    if in_flight:  # one block's faces restored at a time, so memory holds at most two
-                        yield from until_restored(in_flight.popleft())
+                    if in_flight:  # one block restored at a time, so memory holds at most two
+                        yield from in_flight.popleft().result()
                     submit(block_start, block_end)
                     block_start = block_end
                     while first_held < block_start - reach:
@@ -146,62 +132,45 @@ class FaceStreamRestorer:
                 submit(block_start, end)
                 block_start = end
             while in_flight:
-                yield from until_restored(in_flight.popleft())
-            while pasted_frames:
-                yield pasted_frames.popleft().result()
+                yield from in_flight.popleft().result()
         finally:
-            for executor in (detecting, restoring, pasting):
-                executor.shutdown(cancel_futures=True)
+            detecting.shutdown(cancel_futures=True)
+            restoring.shutdown(cancel_futures=True)
 
     def runner(self) -> WindowRunner:
         """The engine's runner for this restorer's aligned crops."""
         return WindowRunner(self.network, CROPS, self.engine, cores_beside=FACE_PIPELINE_CORES)
 
-    def _restore_and_paste(self, runner: WindowRunner, held: list[Picture], first_held: int,
-                           detected: list[Future[list[Face]]], first_found: int, cuts: list[int], start: int,
-                           end: int, pasting: ThreadPoolExecutor, pasted_frames: deque[Future[Restored]]) -> None:
-        """Restores a block's faces once its frames are detected, handing each frame to ``pasting``
-        as soon as its faces are restored (its future appended to ``pasted_frames``)."""
+    def _detected_block(self, runner: WindowRunner, held: list[Picture], first_held: int,
+                        detected: list[Future[list[Face]]], first_found: int, cuts: list[int], start: int,
+                        end: int) -> list[Restored]:
         found = [faces.result() for faces in detected]
-        for n, pastes in self.block_pastes(runner, held, first_held, found, first_found, cuts, start, end):
-            pasted_frames.append(pasting.submit(self.pasted, held[n - first_held], pastes))
+        return self.restore_block(runner, held, first_held, found, first_found, cuts, start, end)
 
     def restore_block(self, runner: WindowRunner, held: Sequence[Picture], first_held: int,
                       found: Sequence[list[Face]], first_found: int, cuts: Sequence[int], start: int,
                       end: int) -> list[Restored]:
-        """Frames ``start`` .. ``end - 1`` restored, one after another (block_pastes says from what)."""
-        return [self.pasted(held[n - first_held], pastes)
-                for n, pastes in self.block_pastes(runner, held, first_held, found, first_found, cuts, start, end)]
-
-    def block_pastes(self, runner: WindowRunner, held: Sequence[Picture], first_held: int,
-                     found: Sequence[list[Face]], first_found: int, cuts: Sequence[int], start: int,
-                     end: int) -> Iterator[tuple[int, list[Paste]]]:
-        """(n, the restored faces to paste into frame n) for frames ``start`` .. ``end - 1``, in
-        order, each as soon as its faces are restored: analysed with the faces ``found`` in the
-        frames from ``first_found`` on (``context()`` around the block, or up to the clip's ends)
-        and the shots that start at ``cuts``. ``held``: the frames from ``first_held`` on, at least
-        those within ``window - 1`` of the block (the frames its windows crop)."""
+        """Frames ``start`` .. ``end - 1``, analysed with the faces ``found`` in the frames from
+        ``first_found`` on (``context()`` around the block, or up to the clip's ends) and the shots
+        that start at ``cuts``. ``held``: the frames from ``first_held`` on, at least those within
+        ``window - 1`` of the block (the frames its windows crop)."""
         resolution = self.network.config.resolution
         analysis = analyse_detections(found, start=first_found, cuts=cuts, crop_size=resolution,
                                       min_face=self.min_face)
         self.counts.small_faces += sum(_small_faces(found[n - first_found], resolution, self.min_face)
                                        for n in range(start, end))
-        tracks = [track for track in analysis.tracks if track.start < end and track.stop > start]
-        restoring = {track.id: restore_track(runner, track, lambda n, a: aligned_crop(held[n - first_held], a),
-                                             range(start, end))
-                     for track in tracks}
+        restored = {track.id: restore_track(runner, track, lambda n, a: aligned_crop(held[n - first_held], a),
+                                            range(start, end))
+                    for track in analysis.tracks if track.start < end and track.stop > start}
+        results = []
         for n in range(start, end):
-            crops = {track.id: next(restoring[track.id])[1] for track in tracks if track.start <= n < track.stop}
-            yield n, analysis.pastes(n, crops)
-
-    def pasted(self, picture: Picture, pastes: list[Paste]) -> Restored:
-        """``picture`` with ``pastes`` blended in, counted."""
-        result = pasted(picture, pastes)
-        self.counts.frames += 1
-        if result.faces:
-            self.counts.frames_with_faces += 1
-            self.counts.faces += result.faces
-        return result
+            pastes = analysis.pastes(n, {track: crops[n] for track, crops in restored.items() if n in crops})
+            results.append(pasted(held[n - first_held], pastes))
+            self.counts.frames += 1
+            if results[-1].faces:
+                self.counts.frames_with_faces += 1
+                self.counts.faces += results[-1].faces
+        return results
 
 
 def detect_faces(detector: Detector, picture: Picture, min_face: float) -> list[Face]:
@@ -231,7 +200,7 @@ def aligned_crop(picture: Picture, alignment: Alignment) -> np.ndarray:
     return crop(rgb, alignment, origin=(region.x0, region.y0), frame_size=(height, width))
 
 
-def pasted(picture: Picture, pastes: list[Paste]) -> Restored:
+def pasted(picture: Picture, pastes: list) -> Restored:
     """``picture`` with ``pastes`` blended in, in its own format; its own planes when none lands."""
     height, width = picture.size
     region = union_region([p.alignment for p in pastes], (height, width), multiple=picture.layout.chroma_multiple)
