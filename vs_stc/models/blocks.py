@@ -133,7 +133,7 @@ class TemporalAttention(_QKVAttention):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t, h, w = x.shape
         # reshape alone can return a strided view here, which F.linear would run as one small
-        # matrix product per position (bmm over an expanded weight): 5x slower at the tiny size
+        # matrix product per position (bmm over an expanded weight; benchmarks/README.md)
         tokens = self.norm(x).permute(0, 3, 4, 2, 1).reshape(b * h * w, t, c).contiguous()
         out = self.attend_tokens(tokens)
         return out.reshape(b, h, w, t, c).permute(0, 4, 3, 1, 2).contiguous()
