@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import statistics
 import threading
 import time
 from contextlib import contextmanager
@@ -62,3 +63,18 @@ def measured(interval: float = 0.005) -> Iterator[Measurement]:
         stop.set()
         sampler.join()
         result.peak_bytes = max(result.peak_bytes, resident_bytes())
+
+
+def median_call_seconds(network, x, repeats: int):
+    """(median seconds of ``network(x)`` over ``repeats`` calls after one warm-up, the warm-up's
+    output), without autograd."""
+    import torch
+
+    with torch.inference_mode():
+        out = network(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            network(x)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times), out

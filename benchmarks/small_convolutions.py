@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
 import vs_stc
+from measure import median_call_seconds
 from vs_stc.models import blocks, temporal_chunks
 
 
@@ -36,17 +35,6 @@ def convolutions(kind: str):
         blocks.convolve = temporal_chunks.convolve = kept
 
 
-def seconds(network: torch.nn.Module, x: torch.Tensor, repeats: int) -> tuple[float, torch.Tensor]:
-    with torch.inference_mode():
-        out = network(x)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            network(x)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--windows", type=int, nargs="+", default=[4, 24])
@@ -61,9 +49,9 @@ def main() -> None:
             for threads in (1, 2):
                 torch.set_num_threads(threads)
                 with convolutions("PyTorch's choice"):
-                    baseline, expected = seconds(network, x, arguments.repeats)
+                    baseline, expected = median_call_seconds(network, x, arguments.repeats)
                 with convolutions("oneDNN"):
-                    ours, out = seconds(network, x, arguments.repeats)
+                    ours, out = median_call_seconds(network, x, arguments.repeats)
                 print(f"| {name} | {window} | {threads} | {baseline:.3f} s | {ours:.3f} s | {baseline / ours:.2f}x "
                       f"| {(out - expected).abs().max().item():.1e} |", flush=True)
 

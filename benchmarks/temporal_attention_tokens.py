@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
-import time
 
 import torch
 
 import vs_stc
+from measure import median_call_seconds
 from vs_stc.models import blocks
 
 
@@ -37,16 +36,6 @@ def tokens(kind: str):
         blocks.TemporalAttention.forward = original
 
 
-def per_window_ms(network: torch.nn.Module, clip: torch.Tensor, repeats: int) -> tuple[float, torch.Tensor]:
-    output = network(clip)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        network(clip)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times), output
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -59,10 +48,10 @@ def main() -> None:
         for threads in (1, 2):
             torch.set_num_threads(threads)
             with tokens("strided"):
-                before, old = per_window_ms(network, clip, arguments.repeats)
+                before, old = median_call_seconds(network, clip, arguments.repeats)
             with tokens("contiguous"):
-                after, new = per_window_ms(network, clip, arguments.repeats)
-            print(f"| {name} | {threads} | {before:.0f} ms | {after:.0f} ms | {before / after:.2f}x "
+                after, new = median_call_seconds(network, clip, arguments.repeats)
+            print(f"| {name} | {threads} | {1000 * before:.0f} ms | {1000 * after:.0f} ms | {before / after:.2f}x "
                   f"| {(old - new).abs().max().item():.1e} |", flush=True)
 
 
