@@ -19,8 +19,8 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import replaced_atomically
 from .errors import CheckpointError
-from .model_files import (CONFIG_METADATA_KEY, DEFAULTS_METADATA_KEY, ModelDefaults, is_web_page, read_model_defaults,
-                          safetensors_metadata)
+from .model_files import (CONFIG_METADATA_KEY, DEFAULTS_METADATA_KEY, ModelDefaults, is_web_page, read_model_config,
+                          read_model_defaults)
 from .models import NAMED_CONFIGS, UNUSED_CHECKPOINT_PREFIXES, STCConfig, STCNet
 
 _WRAPPER_KEYS = ("params_ema", "params")
@@ -37,19 +37,11 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | No
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], STCConfig | None]:
-    metadata = safetensors_metadata(path)
+    config = read_model_config(path)
     try:
-        state = load_file(str(path))
+        return load_file(str(path)), config
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"{path}: not a readable safetensors file ({error}); convert it again") from error
-    config_json = metadata.get(CONFIG_METADATA_KEY)
-    if not config_json:
-        return state, None
-    try:
-        return state, STCConfig.from_dict(json.loads(config_json))
-    except (ValueError, TypeError) as error:  # bad JSON, unknown fields, wrong types
-        raise CheckpointError(f"{path}: its {CONFIG_METADATA_KEY!r} metadata is not a valid network config "
-                              f"({error}); convert or export the model again") from error
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive format

@@ -87,6 +87,24 @@ def _weights_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_onnx(args: argparse.Namespace) -> int:
+    from .graphs import export_graph
+    from .outputs import check_output
+
+    if args.output.suffix.lower() != ".onnx":
+        raise OptionError("output", f"must end in .onnx, not {args.output.name!r}")
+    window = args.window or weights.model_defaults(args.model).window
+    if window % 2:
+        raise OptionError("window", f"must be an even number of frames, not {window}")
+    check_output(args.output, [Path(args.model)] if Path(args.model).is_file() else [], args.overwrite)
+    if not args.output.parent.is_dir():
+        raise OptionError("output", f"is in {str(args.output.parent)!r}, which is not a folder")
+    info = export_graph(args.model, args.output, window, args.precision)
+    print(f"wrote {args.output} ({args.output.stat().st_size / 2**20:.1f} MiB): {info.model}, windows of "
+          f"{info.window} frames at {info.resolution} x {info.resolution}, {info.precision}")
+    return 0
+
+
 def _vapoursynth_install(args: argparse.Namespace) -> int:
     from .vapoursynth_plugin.plugin import install_plugin
 
@@ -139,10 +157,10 @@ def _eval(args: argparse.Namespace) -> int:
 
     process = None
     if args.filter_task:
-        from .loading import load_model
+        from .loading import load_network
 
         options = from_arguments(args.filter_task, args)
-        network = load_model(options.model, device=options.device, precision=options.precision)
+        network = load_network(options.network)
         process = model_processor(network, options)
     else:  # only the window grid matters: it places the seam score's boundaries
         if given := [flag for flag in given_options(args) if flag not in ("--window", "--overlap")]:
@@ -227,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
         render.add_argument("--resume", action="store_true",
                             help="with --ray: keep finished outputs and the finished parts of unfinished ones")
         render.set_defaults(run=_render, task=task)
+
+    export_parser = commands.add_parser("export", help="write a model in another format")
+    formats = export_parser.add_subparsers(dest="format", required=True)
+    onnx = formats.add_parser("onnx", help="the model as an ONNX graph for one window length (ONNX Runtime, "
+                                           "TensorRT, DirectML, OpenVINO, ...)")
+    onnx.add_argument("--model", required=True, help="checkpoint name or file path")
+    onnx.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.onnx")
+    onnx.add_argument("--window", type=bounded_int(2), help="frames per run, even (default: the model's own)")
+    onnx.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
+                      help="what the graph computes in; it takes and gives float32 either way (default: fp32)")
+    onnx.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    onnx.set_defaults(run=_export_onnx)
 
     degrade = commands.add_parser("degrade", help="make a test clip: seeded synthetic degradation")
     degrade.add_argument("input", type=Path)

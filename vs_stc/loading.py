@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -10,6 +11,10 @@ from . import weights
 from .checkpoints import infer_config, load_into, read_checkpoint
 from .errors import OptionError
 from .models import STCConfig, STCNet
+
+if TYPE_CHECKING:
+    from .engine.onnx_runtime import Network
+    from .options import NetworkChoice
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -68,3 +73,17 @@ def load_model(
         network = STCNet(config)
     load_into(network, state, path)
     return network.to(device=device, dtype=dtype).eval().requires_grad_(False)
+
+
+def load_network(choice: NetworkChoice) -> Network:
+    """The model ``choice`` names, run by its backend: the network itself (torch), or its exported
+    graph in ONNX Runtime on its provider (exported now if this model, window and precision have
+    none cached)."""
+    if choice.backend == "torch":
+        return load_model(choice.model, device=choice.device, precision=choice.precision)
+    from .engine.device import intra_op_threads
+    from .engine.onnx_runtime import OnnxNetwork
+    from .graphs import graph_for
+
+    path, info = graph_for(choice.model, choice.window, choice.precision)
+    return OnnxNetwork(path, info, choice.provider, intra_op_threads())

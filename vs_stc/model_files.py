@@ -11,6 +11,7 @@ from pathlib import Path
 from safetensors import SafetensorError, safe_open
 
 from .errors import CheckpointError
+from .models.config import STCConfig
 
 CONFIG_METADATA_KEY = "stc_config"
 DEFAULTS_METADATA_KEY = "stc_defaults"
@@ -65,3 +66,17 @@ def read_model_defaults(path: Path) -> ModelDefaults:
     except (ValueError, TypeError) as error:
         raise CheckpointError(f"{path}: its {DEFAULTS_METADATA_KEY!r} metadata is malformed ({error}); "
                               "export or convert the model again") from error
+
+
+def read_model_config(path: Path) -> STCConfig | None:
+    """The network config a safetensors model file carries (None for other files, or none stored)."""
+    if path.suffix != ".safetensors":
+        return None
+    raw = safetensors_metadata(path).get(CONFIG_METADATA_KEY)
+    if not raw:
+        return None
+    try:
+        return STCConfig.from_dict(json.loads(raw))
+    except (ValueError, TypeError) as error:  # bad JSON, unknown fields, wrong types
+        raise CheckpointError(f"{path}: its {CONFIG_METADATA_KEY!r} metadata is not a valid network config "
+                              f"({error}); convert or export the model again") from error

@@ -13,6 +13,9 @@ Defaults that depend on the model (window, overlap, blend) come from the model f
 from __future__ import annotations
 
 import argparse
+import glob
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,6 +27,7 @@ DEFLICKER_MODES = ("brightness", "pixel")
 FACE_MODES = ("aligned", "auto")
 MIN_FACE = 64  # pixels: the aligned crop's side in the frame (vs_stc.faces.analysis.MIN_FACE)
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+BACKENDS = ("torch", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,17 @@ OPTIONS: tuple[Option, ...] = (
            "default: brightness", DEFLICKER_MODES, tasks=("deflicker",)),
     Option("model", str, "checkpoint name (tiny-bfvr, tiny-deflicker, bfvr, deflicker, deflicker-pixel) or file "
            "path; default: bfvr for restore, by mode for deflicker"),
-    Option("device", str, "cpu, cuda or cuda:N; default: cpu"),
+    Option("device", str, "auto (cuda when PyTorch sees a CUDA device, else cpu), cpu, cuda or cuda:N; default: "
+           "auto"),
     Option("precision", str, "fp32, bf16, fp16 on CUDA, or auto (fp16 on CUDA, bf16 on CPUs with native bf16, "
            "else fp32); default: fp16 for half-float input on CUDA, else fp32",
            PRECISIONS),
+    Option("backend", str, "what runs the model: torch, or onnxruntime (the model exported to ONNX on first use "
+           "and cached; a .onnx model file runs there directly); default: torch, onnxruntime for a .onnx model",
+           BACKENDS),
+    Option("provider", str, "backend onnxruntime: the execution provider, auto (the best installed; the CPU's on "
+           "device cpu), cpu, cuda, tensorrt, dml, openvino, coreml, migraphx, rocm or a full ONNX Runtime name; "
+           "default: auto"),
     Option("window", int, "frames per model run, even; default: the model's own (24 for the released models)"),
     Option("overlap", int, "frames crossfaded between runs, even, below window; default: the model's own (8)"),
     Option("faces", str, "aligned: the frames are square face crops, resized to the model's size and back; auto: "
@@ -70,6 +81,19 @@ OPTION_NAMES = tuple(option.name for option in OPTIONS)
 
 
 @dataclass(frozen=True)
+class NetworkChoice:
+    """What loading the model depends on: the options that pick the network and how it runs
+    (``window``: the exported graph's, for the onnxruntime backend only)."""
+
+    model: str
+    device: str
+    precision: str
+    backend: str = "torch"
+    provider: str | None = None
+    window: int | None = None
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """Everything a filter run needs, resolved and checked."""
 
@@ -86,6 +110,13 @@ class RunOptions:
     cuts: str
     keep_detail: bool
     keep_colours: bool
+    backend: str = "torch"
+    provider: str | None = None  # the full ONNX Runtime name; None for the torch backend
+
+    @property
+    def network(self) -> "NetworkChoice":
+        return NetworkChoice(self.model, self.device, self.precision, self.backend, self.provider,
+                             self.window if self.backend == "onnxruntime" else None)
 
     def engine_options(self):
         from .engine import EngineOptions
@@ -113,14 +144,8 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
 
     mode = values.get("mode", "brightness")
     model = values.get("model") or default_model(task, mode)
-    device = _device(values.get("device", "cpu"))
-    precision = values.get("precision") or ("fp16" if half_float_input and device.startswith("cuda") else "fp32")
-    if precision == "auto":
-        from .engine.device import auto_precision
-
-        precision = auto_precision(device)
-    if precision == "fp16" and not device.startswith("cuda"):
-        raise OptionError("precision", "fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
+    device = _device(values.get("device", "auto"))
+    backend, provider, precision = _backend(values, model, device, half_float_input)
 
     from .weights import model_defaults
 
@@ -153,7 +178,36 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
     if keep_colours is None:
         keep_colours = defaults.blend == "keep_colours" and not keep_detail
     return RunOptions(task, mode, model, device, precision, window, overlap, faces, detector, min_face,
-                      values.get("cuts", "auto"), keep_detail, keep_colours)
+                      values.get("cuts", "auto"), keep_detail, keep_colours, backend, provider)
+
+
+def _backend(values: dict[str, Any], model: str, device: str, half_float_input: bool) -> tuple[str, str | None, str]:
+    """(backend, provider, precision), checked together: each limits what the others may be."""
+    graph_file = model.lower().endswith(".onnx")
+    backend = values.get("backend", "onnxruntime" if graph_file else "torch")
+    if graph_file and backend != "onnxruntime":
+        raise OptionError("backend", f"is {backend}, but the model {model!r} is an ONNX graph: use onnxruntime, or "
+                                     "give the model's checkpoint", related=("model",))
+    precision = values.get("precision")
+    if backend == "torch":
+        if "provider" in values:
+            raise OptionError("provider", "applies to {backend} onnxruntime only", related=("backend",))
+        precision = precision or ("fp16" if half_float_input and device.startswith("cuda") else "fp32")
+        if precision == "auto":
+            from .engine.device import auto_precision
+
+            precision = auto_precision(device)
+        if precision == "fp16" and not device.startswith("cuda"):
+            raise OptionError("precision", "fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
+        return backend, None, precision
+    from .engine.onnx_runtime import FP16_PROVIDERS, check_graph_precision, choose_provider, short_name
+
+    provider = choose_provider(values.get("provider", "auto"), device)
+    fp16_runs = short_name(provider) in FP16_PROVIDERS
+    if precision in (None, "auto"):
+        precision = "fp16" if fp16_runs and (precision == "auto" or half_float_input) else "fp32"
+    check_graph_precision(precision, provider)
+    return backend, provider, precision
 
 
 def default_model(task: str, mode: str = "brightness") -> str:
@@ -187,6 +241,8 @@ def _checked(option: Option, value: Any) -> Any:
 
 
 def _device(device: str) -> str:
+    if device == "auto":
+        return _auto_device()
     kind, _, index = device.partition(":")
     if kind == "cpu" and not index:
         return device
@@ -204,6 +260,21 @@ def _device(device: str) -> str:
                                     f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
     _check_kernels_for(int(index or torch.cuda.current_device()), device)
     return device
+
+
+def _auto_device() -> str:
+    """cuda when PyTorch can run on a CUDA device here, else cpu. A Linux machine without NVIDIA's
+    (or WSL's) device files has none, which answers without importing PyTorch."""
+    if sys.platform == "linux" and not (glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/dxg")):
+        return "cpu"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    try:
+        return _device("cuda")
+    except OptionError:  # a GPU this PyTorch build has no kernels for
+        return "cpu"
 
 
 def _check_kernels_for(index: int, device: str) -> None:

@@ -16,8 +16,8 @@ from .engine import EngineOptions, RandomAccessRestorer, SampleFormat, WindowRun
 from .engine.memory import check_window_fits
 from .engine.resizing import check_size
 from .errors import InputError, OptionError
-from .loading import load_model
-from .models import STCNet
+from .engine.onnx_runtime import Network
+from .loading import load_network
 from .options import RunOptions
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class StreamRestorer:
     counts = None  # what face mode counts (faces.stream.FaceCounts); aligned mode has nothing to count
     detector_reason = None  # which face detector runs, and why; aligned mode runs none
 
-    def __init__(self, network: STCNet, engine: EngineOptions, cuts: str = "auto") -> None:
+    def __init__(self, network: Network, engine: EngineOptions, cuts: str = "auto") -> None:
         check_window_fits(network, engine.window)
         self.network, self.engine, self.cuts = network, engine, cuts
 
@@ -110,12 +110,12 @@ class StreamRestorer:
 
 
 def load_restorer(options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
-    """Loads the model the options name, on their device and in their precision (and, for
+    """Loads the model the options name, on their device, in their precision and backend (and, for
     ``faces="auto"``, the face detector)."""
-    return restorer_for(load_model(options.model, device=options.device, precision=options.precision), options)
+    return restorer_for(load_network(options.network), options)
 
 
-def restorer_for(network: STCNet, options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
+def restorer_for(network: Network, options: RunOptions) -> StreamRestorer | FaceStreamRestorer:
     """The restorer ``options`` ask for around a network already loaded."""
     if options.cuts == "props":
         raise OptionError("cuts", "is 'props', but only clips in VapourSynth carry scene-change props; use auto "

@@ -83,9 +83,13 @@ def model_defaults(name_or_path: str) -> ModelDefaults:
     bundled model or a safetensors file), else the released models' 24 / 8. Raises
     ``OptionError('model')`` when it names neither a model nor an existing file."""
     path = Path(name_or_path).expanduser()
-    if path.suffix in CHECKPOINT_SUFFIXES or path.exists():
+    if path.suffix in CHECKPOINT_SUFFIXES or path.suffix.lower() == ".onnx" or path.exists():
         if not path.is_file():
             raise OptionError("model", f"{str(path)!r} is not a file")
+        if path.suffix.lower() == ".onnx":
+            from .graphs import graph_defaults
+
+            return graph_defaults(path)
         return read_model_defaults(path)
     if name_or_path in BUNDLED:
         return read_model_defaults(bundled_path(name_or_path))

@@ -15,7 +15,7 @@ import os
 import torch
 
 from ..errors import OptionError
-from ..models import STCNet
+from .onnx_runtime import Network, placement
 
 # Bytes per pixel x base channel at fp32. In chunks: peaks of 0.80 GiB (T=8) and 1.75 GiB (T=24)
 # above the loaded network (0.9 GiB, torch included), so 0.059 GiB per frame and 0.32 GiB for one
@@ -27,10 +27,10 @@ WHOLE_CLIP_PER_FRAME = 4.73 * 2**30 / (24 * _UNIT)
 HEADROOM = 0.9  # leave a tenth of what is free to everything else
 
 
-def window_bytes(network: STCNet, window: int) -> int:
+def window_bytes(network: Network, window: int) -> int:
     """The estimated memory one model run over ``window`` frames adds to the loaded ``network``."""
     config = network.config
-    scale = config.resolution**2 * config.base_channels * next(network.parameters()).element_size() / 4
+    scale = config.resolution**2 * config.base_channels * placement(network)[2].itemsize / 4
     if network.temporal_chunk is None:
         return int(WHOLE_CLIP_PER_FRAME * window * scale)
     return int((CHUNKED_FIXED + CHUNKED_PER_FRAME * window) * scale)
@@ -46,9 +46,9 @@ def available_bytes(device: torch.device) -> int | None:
         return None
 
 
-def check_window_fits(network: STCNet, window: int) -> None:
+def check_window_fits(network: Network, window: int) -> None:
     """Refuses a window whose estimated memory exceeds what the device has free."""
-    device = next(network.parameters()).device
+    device = placement(network)[0]
     free = available_bytes(device)
     needed = window_bytes(network, window)
     if free is None or needed <= free * HEADROOM:

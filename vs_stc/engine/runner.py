@@ -19,12 +19,12 @@ from typing import Callable, Container, Iterable, Iterator, Sequence
 import torch
 
 from ..errors import PrecisionError
-from ..models import STCNet
 from .cache import WindowCache
 from .detail import keep_input_colours, keep_input_detail
 from .device import exact_float32, leave_cores, worker_for
 from .exchange import Frame, SampleFormat, Uploaded, exchange_for, frame_shape, host_frames
 from .levels import anchor_levels
+from .onnx_runtime import Network, placement
 from .planning import Contribution, IsCut, Plan, Window, plan, plan_around, shot_window_starts, validate
 from .resizing import check_size, resize_frames
 
@@ -70,18 +70,19 @@ class EngineOptions:
 
 
 class WindowRunner:
-    """Model + device + precision: turns a window's frames into its restored frames; the model runs
-    on its device's one worker thread (device.py), whatever thread asks."""
+    """Model + device + precision: turns a window's frames into its restored frames; the model (an
+    STCNet, or an exported graph in ONNX Runtime) runs on its device's one worker thread (device.py),
+    whatever thread asks."""
 
-    def __init__(self, model: STCNet, fmt: SampleFormat, options: EngineOptions = EngineOptions(),
+    def __init__(self, model: Network, fmt: SampleFormat, options: EngineOptions = EngineOptions(),
                  cores_beside: int = 0) -> None:
         """``cores_beside``: CPU cores the model's runs leave to work that runs beside them (device.leave_cores)."""
         if options.window % model.config.temporal_factor:
             raise ValueError(f"window must be a multiple of {model.config.temporal_factor}, not {options.window}")
         self.model, self.fmt, self.options, self.cores_beside = model, fmt, options, cores_beside
-        parameter = next(model.parameters())
-        self.exchange = exchange_for(parameter.device, parameter.dtype)
-        self.device = worker_for(parameter.device)
+        device, dtype, self.compute_dtype = placement(model)
+        self.exchange = exchange_for(device, dtype)
+        self.device = worker_for(device)
         self.resolution = model.config.resolution
 
     def check_frame(self, frame: Frame) -> tuple[int, int]:
@@ -97,7 +98,7 @@ class WindowRunner:
         self.check_frame(frames[0])
         uploaded = self.exchange.upload(frames, self.fmt, self.resolution)
         output = self.exchange.finish_download(self.device.run(self._forward, uploaded))
-        check_finite(output, first, len(frames), self.exchange.dtype)
+        check_finite(output, first, len(frames), self.compute_dtype)
         return anchor_levels(output, uploaded.batch[0]) if self.options.keep_detail else output
 
     def _forward(self, uploaded: Uploaded) -> object:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..colour import Picture, Restored, restored
 from ..engine import EngineOptions, SampleFormat, WindowRunner
-from ..models import STCNet
+from ..engine.onnx_runtime import Network
 from .alignment import Alignment, crop, source_region
 from .analysis import MIN_FACE, analyse_detections
 from .detection import detect_frames
@@ -62,7 +62,7 @@ class FaceStreamRestorer:
     """A loaded model and detector: restores the faces of frames given in order
     (``restorer(pictures, cuts)`` -> a ``Restored`` per frame, in order)."""
 
-    def __init__(self, network: STCNet, engine: EngineOptions, detector: Detector, detector_reason: str,
+    def __init__(self, network: Network, engine: EngineOptions, detector: Detector, detector_reason: str,
                  min_face: float = MIN_FACE, block: int = BLOCK, cuts: str = "auto") -> None:
         self.network, self.engine, self.detector = network, engine, detector
         self.detector_reason, self.min_face, self.block, self.cuts = detector_reason, min_face, block, cuts

@@ -91,15 +91,19 @@ class STCNet(nn.Module):
         latent = self.quantize.lookup(indices.spatial, indices.temporal)  # (b, t, h, w, c)
         return self.generator(latent.permute(0, 4, 1, 2, 3).contiguous())
 
-    @torch.inference_mode()
-    def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        """The restoration itself; argmax makes it non-differentiable, so it never records autograd.
-        A latent that overflowed (NaN or infinity, as fp16 can) would collapse every code to one
-        index and decode to plausible garbage, so the output is then all NaN instead: one check of
-        the output finds it, with no device synchronisation here."""
+    def restore_with_indices(self, clip: torch.Tensor) -> tuple[torch.Tensor, CodeIndices]:
+        """Clip -> (restored clip, its code indices). A latent that overflowed (NaN or infinity, as
+        fp16 can) would collapse every code to one index and decode to plausible garbage, so the
+        output is then all NaN instead: one check of the output finds it, with no device
+        synchronisation here."""
         latent, indices = self.encode_indices(clip)
         restored = self.decode_indices(indices)
-        return torch.where(torch.isfinite(latent).all(), restored, torch.nan)
+        return torch.where(torch.isfinite(latent).all(), restored, torch.nan), indices
+
+    @torch.inference_mode()
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        """The restoration itself; argmax makes it non-differentiable, so it never records autograd."""
+        return self.restore_with_indices(clip)[0]
 
 
 def _tokens(z: torch.Tensor) -> torch.Tensor:

@@ -15,17 +15,17 @@ import vapoursynth as vs
 from ..engine.device import release
 from ..engine.memory import check_window_fits
 from ..errors import OptionError, STCError
-from ..loading import load_model
-from ..models import STCNet
-from ..options import options_for, resolve
+from ..engine.onnx_runtime import Network
+from ..loading import load_network
+from ..options import NetworkChoice, options_for, resolve
 from . import faces_node, node
 from .clips import check_clip, is_half_float
 
 
 @lru_cache(maxsize=4)
-def _network(model: str, device: str, precision: str) -> STCNet:
+def _network(choice: NetworkChoice) -> Network:
     """Loaded networks, shared by every filter of a script that asks for the same one."""
-    return load_model(model, device=device, precision=precision)
+    return load_network(choice)
 
 
 def _release_with_the_core() -> None:
@@ -44,7 +44,7 @@ def _filter(func_name: str, task: str, clip: vs.VideoNode, arguments: dict[str, 
     _release_with_the_core()
     try:
         options = resolve(task, half_float_input=is_half_float(clip), **arguments)
-        network = _network(options.model, options.device, options.precision)
+        network = _network(options.network)
         check_window_fits(network, options.window)
         if options.faces == "auto":
             return faces_node.build(clip, network, options)

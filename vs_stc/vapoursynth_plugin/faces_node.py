@@ -34,7 +34,7 @@ from ..faces import load_detector
 from ..faces.restoring import block_context
 from ..faces.stream import BLOCK, FaceStreamRestorer, detect_faces
 from ..faces.types import Face
-from ..models import STCNet
+from ..engine.onnx_runtime import Network
 from .node import ShotStarts, picture_of, run_props, shifted, written
 
 core = vs.core
@@ -69,7 +69,7 @@ def faces_of(props: vs.FrameProps) -> list[Face]:
     return [Face(row[:4], row[4:14], float(row[14])) for row in values]
 
 
-def build(clip: vs.VideoNode, network: STCNet, options, block: int = BLOCK) -> vs.VideoNode:
+def build(clip: vs.VideoNode, network: Network, options, block: int = BLOCK) -> vs.VideoNode:
     """``options``: a RunOptions with faces='auto'. Renders nothing."""
     detector, _reason = load_detector(options.detector, options.device)
     engine = options.engine_options()

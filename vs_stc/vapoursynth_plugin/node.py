@@ -27,7 +27,7 @@ from ..colour import Layout, Patch, Picture, YUVRule
 from ..cuts import RandomAccessCuts, rgb_luma, thumbnail
 from ..engine import RandomAccessRestorer, WindowRunner
 from ..engine.planning import cut_span
-from ..models import STCNet
+from ..engine.onnx_runtime import Network
 from ..options import RunOptions
 from ..restorer import RGB, rgb_planes, whole_frame
 
@@ -118,7 +118,7 @@ def run_props(options: RunOptions) -> dict[str, object]:
     }
 
 
-def build(clip: vs.VideoNode, network: STCNet, options: RunOptions) -> vs.VideoNode:
+def build(clip: vs.VideoNode, network: Network, options: RunOptions) -> vs.VideoNode:
     """Aligned mode (the frames are face crops). Renders nothing."""
     runner = WindowRunner(network, RGB, options.engine_options())
     length = clip.num_frames
