@@ -220,3 +220,18 @@ def test_stc_export_onnx_writes_a_graph_onnx_runtime_runs(exports):
     assert f"{target}" in exports.command.stdout and "windows of 4 frames at 64 x 64, fp16" in exports.command.stdout
     again = stc("export", "onnx", "--model", "tiny-bfvr", "-o", str(target))
     assert again.returncode == 2 and "exists; pass --overwrite" in again.stderr
+
+
+def test_vapoursynth_runs_the_onnx_backend_like_torch(graphs):
+    import vapoursynth as vs
+
+    from vs_test_clips import moving_rgb
+
+    core = vs.core
+    clip = moving_rgb(core, 64, 10)
+    rendered = {backend: core.stc.Restore(clip, model="tiny-bfvr", faces="aligned", backend=backend)
+                for backend in ("torch", "onnxruntime")}
+    for n in range(clip.num_frames):
+        torch_frame, onnx_frame = (np.stack([np.asarray(f[p]) for p in range(3)]).astype(int)
+                                   for f in (rendered["torch"].get_frame(n), rendered["onnxruntime"].get_frame(n)))
+        assert np.abs(torch_frame - onnx_frame).max() <= 1

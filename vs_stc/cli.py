@@ -122,13 +122,14 @@ def _render(args: argparse.Namespace) -> int:
         from .cluster.command import render_on_cluster
 
         return render_on_cluster(args)
-    restore = load_restorer(from_arguments(args.task, args))
+    options = from_arguments(args.task, args)
+    restore = load_restorer(options)
     if reason := restore.detector_reason:
         print(reason)
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_batch(args.inputs, args.output, restore, encoder, overwrite=args.overwrite, compare=args.compare,
                         compare_frame=args.compare_frame, quiet=args.quiet, allow_partial=args.allow_partial)
-    print(summary(results))
+    print(summary(results, options.runs_on))
     for failed in (r for r in results if r.error):  # last on stderr too, after the progress bars
         print(f"stc: error: {failed.source}: {failed.error}", file=sys.stderr)
     return 1 if any(r.error for r in results) else 0

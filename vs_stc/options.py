@@ -26,7 +26,8 @@ TASKS = ("restore", "deflicker")
 DEFLICKER_MODES = ("brightness", "pixel")
 FACE_MODES = ("aligned", "auto")
 MIN_FACE = 64  # pixels: the aligned crop's side in the frame (vs_stc.faces.analysis.MIN_FACE)
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+FACE_SCORE = 0.8  # vs_stc.faces.plausibility.FACE_SCORE
+PRECISIONS = ("fp32", "bf16", "fp16", "mixed", "auto")
 BACKENDS = ("torch", "onnxruntime")
 
 
@@ -52,8 +53,9 @@ OPTIONS: tuple[Option, ...] = (
            "path; default: bfvr for restore, by mode for deflicker"),
     Option("device", str, "auto (cuda when PyTorch sees a CUDA device, else cpu), cpu, cuda or cuda:N; default: "
            "auto"),
-    Option("precision", str, "fp32, bf16, fp16 on CUDA, or auto (fp16 on CUDA, bf16 on CPUs with native bf16, "
-           "else fp32); default: fp16 for half-float input on CUDA, else fp32",
+    Option("precision", str, "fp32; bf16 (fastest on CPUs with native bf16, but code indices may differ from "
+           "fp32's); mixed (fp32 up to the code indices, bf16 decoder); fp16 on CUDA; or auto (fp16 on CUDA, mixed "
+           "on CPUs with native bf16, else fp32); default: fp16 for half-float input on CUDA, else fp32",
            PRECISIONS),
     Option("backend", str, "what runs the model: torch, or onnxruntime (the model exported to ONNX on first use "
            "and cached; a .onnx model file runs there directly); default: torch, onnxruntime for a .onnx model",
@@ -69,6 +71,9 @@ OPTIONS: tuple[Option, ...] = (
            "else the offline RetinaFace MobileNet) or a detector's name; default: auto"),
     Option("min_face", int, "faces auto: faces whose aligned crop spans fewer frame pixels are left alone; "
            "default: 64"),
+    Option("face_score", float, "faces auto: the detector's lowest confidence, from 0 to 1, in a face found in the "
+           "frame and again in its own upright crop, for it to be taken for a face (a face's track is restored when "
+           "most of its detections reach it and have a face's landmark layout; 0: every detection); default: 0.8"),
     Option("cuts", str, "where scene cuts come from: auto (the built-in detector, and in VapourSynth also the "
            "clip's _SceneChangePrev/_SceneChangeNext props), props (those props only), off (none); windows, face "
            "tracks and crossfades never cross a cut; default: auto", CUT_SOURCES),
@@ -112,6 +117,14 @@ class RunOptions:
     keep_colours: bool
     backend: str = "torch"
     provider: str | None = None  # the full ONNX Runtime name; None for the torch backend
+    face_score: float = FACE_SCORE
+
+    @property
+    def runs_on(self) -> str:
+        """Where and how the model runs, in words: "cpu, fp32, torch"."""
+        if self.backend == "onnxruntime":
+            return f"{self.provider.removesuffix('ExecutionProvider')}, {self.precision}, onnxruntime"
+        return f"{self.device}, {self.precision}, torch"
 
     @property
     def network(self) -> "NetworkChoice":
@@ -156,12 +169,15 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
 
     faces = values.get("faces", "auto")
     if faces == "aligned":
-        for name in ("detector", "min_face"):
+        for name in ("detector", "min_face", "face_score"):
             if name in values:
                 raise OptionError(name, "applies to {faces} auto only", related=("faces",))
     min_face = values.get("min_face", MIN_FACE)
     if min_face < 0:
         raise OptionError("min_face", f"must be 0 or more pixels, not {min_face}")
+    face_score = values.get("face_score", FACE_SCORE)
+    if not 0 <= face_score <= 1:
+        raise OptionError("face_score", f"must be from 0 to 1, not {face_score}")
     detector = values.get("detector", "auto")
     if faces == "auto":
         from .faces import choose_detector
@@ -178,7 +194,7 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
     if keep_colours is None:
         keep_colours = defaults.blend == "keep_colours" and not keep_detail
     return RunOptions(task, mode, model, device, precision, window, overlap, faces, detector, min_face,
-                      values.get("cuts", "auto"), keep_detail, keep_colours, backend, provider)
+                      values.get("cuts", "auto"), keep_detail, keep_colours, backend, provider, face_score)
 
 
 def _backend(values: dict[str, Any], model: str, device: str, half_float_input: bool) -> tuple[str, str | None, str]:
@@ -231,6 +247,10 @@ def _checked(option: Option, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise OptionError(option.name, f"must be a whole number of frames, not {value!r}")
         return value
+    if option.kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise OptionError(option.name, f"must be a number, not {value!r}")
+        return float(value)
     if not isinstance(value, str):
         raise OptionError(option.name, f"must be text, not {type(value).__name__}")
     if option.choices and value not in option.choices:

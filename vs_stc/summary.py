@@ -6,7 +6,8 @@ from __future__ import annotations
 from .jobs import Result
 
 
-def summary(results: list[Result]) -> str:
+def summary(results: list[Result], runs_on: str | None = None) -> str:
+    """``runs_on``: where and how the model ran ("cpu, fp32, torch"), for the totals line."""
     lines = []
     for r in results:
         if r.error:
@@ -20,5 +21,6 @@ def summary(results: list[Result]) -> str:
     seconds = sum(r.seconds for r in done)
     partial = sum(1 for r in done if r.note and r.note.startswith("PARTIAL"))
     lines.append(f"{len(done)} of {len(results)} files restored, {frames} frames in {seconds:.1f} s"
+                 + (f" on {runs_on}" if runs_on else "")
                  + (f"; {partial} of them PARTIAL (cut-off inputs)" if partial else ""))
     return "\n".join(lines)

@@ -15,7 +15,7 @@ import os
 import torch
 
 from ..errors import OptionError
-from .onnx_runtime import Network, placement
+from .onnx_runtime import Network, OnnxNetwork, placement
 
 # Bytes per pixel x base channel at fp32. In chunks: peaks of 0.80 GiB (T=8) and 1.75 GiB (T=24)
 # above the loaded network (0.9 GiB, torch included), so 0.059 GiB per frame and 0.32 GiB for one
@@ -24,6 +24,9 @@ _UNIT = 512 * 512 * 32
 CHUNKED_PER_FRAME = 0.0594 * 2**30 / _UNIT
 CHUNKED_FIXED = 0.32 * 2**30 / _UNIT
 WHOLE_CLIP_PER_FRAME = 4.73 * 2**30 / (24 * _UNIT)
+# ONNX Runtime's CPU provider over the exported graph (every level whole): 3.17 GiB above the loaded
+# session at T=8 (benchmarks/onnx_runtime.py).
+ONNX_RUNTIME_PER_FRAME = 3.17 * 2**30 / (8 * _UNIT)
 HEADROOM = 0.9  # leave a tenth of what is free to everything else
 
 
@@ -31,6 +34,8 @@ def window_bytes(network: Network, window: int) -> int:
     """The estimated memory one model run over ``window`` frames adds to the loaded ``network``."""
     config = network.config
     scale = config.resolution**2 * config.base_channels * placement(network)[2].itemsize / 4
+    if isinstance(network, OnnxNetwork):
+        return int(ONNX_RUNTIME_PER_FRAME * window * scale)
     if network.temporal_chunk is None:
         return int(WHOLE_CLIP_PER_FRAME * window * scale)
     return int((CHUNKED_FIXED + CHUNKED_PER_FRAME * window) * scale)

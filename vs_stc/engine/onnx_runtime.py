@@ -95,7 +95,6 @@ class OnnxNetwork:
 
     device = torch.device("cpu")  # the session is fed from host memory; its provider moves it
     dtype = torch.float32  # what the graph takes and gives, whatever it computes in
-    temporal_chunk = None  # the graph runs every level over the whole window
 
     def __init__(self, path: Path, info: GraphInfo, provider: str, threads: int) -> None:
         import onnxruntime
@@ -104,6 +103,9 @@ class OnnxNetwork:
         settings.intra_op_num_threads = threads
         settings.inter_op_num_threads = 1
         settings.log_severity_level = 3  # its warnings about nodes placed on the CPU are not the user's
+        # Without its arena, ONNX Runtime hands a window's activations back to the system after the
+        # run, as PyTorch does, instead of keeping its largest run's worth for the process's life.
+        settings.enable_cpu_mem_arena = False
         self.info, self.provider = info, provider
         self.session = onnxruntime.InferenceSession(str(path), settings, providers=[provider])
 
