@@ -81,9 +81,10 @@ def main() -> None:
 
             torch_seconds, torch_peak, (expected, indices) = timed(through_torch, args.repeats)
             onnx_seconds, onnx_peak, (restored, spatial, temporal) = timed(through_onnx, args.repeats)
-            del onnx_network
-        with torch.inference_mode():  # PyTorch's decoder on ONNX Runtime's codes: the difference without flipped codes
-            decoded = network.decode_indices(CodeIndices(torch.from_numpy(spatial), torch.from_numpy(temporal)))
+        # PyTorch's decoder on ONNX Runtime's codes: the difference without the flipped codes
+        with torch.inference_mode():
+            codes = CodeIndices(torch.from_numpy(spatial).to(device), torch.from_numpy(temporal).to(device))
+            decoded = network.decode_indices(codes)
         same = np.concatenate([(spatial == indices.spatial.cpu().numpy()).ravel(),
                                (temporal == indices.temporal.cpu().numpy()).ravel()]).mean()
         print(f"{window:4d} | {torch_seconds / window:13.3f} | {onnx_seconds / window:19.3f} | "
