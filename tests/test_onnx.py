@@ -164,6 +164,7 @@ def test_a_render_through_onnx_runtime_matches_the_torch_render(graph_cache, tmp
         run = stc("restore", str(source), "-o", str(outputs[backend]), "--model", "tiny-bfvr", "--faces", "aligned",
                   "--codec", "ffv1", "--backend", backend, "--quiet")
         assert run.returncode == 0, run.stderr
+        assert f"on {'CPU' if backend == 'onnxruntime' else 'cpu'}, fp32, {backend}" in run.stdout.splitlines()[-1]
     torch_frames, onnx_frames = read_rgb(outputs["torch"]), read_rgb(outputs["onnxruntime"])
     assert torch_frames.shape == onnx_frames.shape == (10, 128, 128, 3)
     assert np.abs(torch_frames.astype(int) - onnx_frames.astype(int)).max() <= 1
@@ -207,6 +208,10 @@ def test_onnx_runtime_options_are_refused_in_one_line(given, option, message):
     assert error.value.argument == option and "\n" not in str(error.value)
 
 
+def test_the_device_is_cuda_when_pytorch_sees_one_else_the_cpu():
+    assert resolve("restore", model="tiny-bfvr").device == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def test_options_for_the_other_backend_are_refused():
     with pytest.raises(OptionError, match="applies to .* onnxruntime only"):
         resolve("restore", model="tiny-bfvr", provider="cpu")
@@ -235,3 +240,4 @@ def test_vapoursynth_runs_the_onnx_backend_like_torch(graphs):
         torch_frame, onnx_frame = (np.stack([np.asarray(f[p]) for p in range(3)]).astype(int)
                                    for f in (rendered["torch"].get_frame(n), rendered["onnxruntime"].get_frame(n)))
         assert np.abs(torch_frame - onnx_frame).max() <= 1
+    assert rendered["onnxruntime"].get_frame(0).props["STCBackend"] == "onnxruntime"

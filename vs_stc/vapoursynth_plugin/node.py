@@ -111,6 +111,7 @@ def run_props(options: RunOptions) -> dict[str, object]:
     return {
         "STCModel": options.model,
         "STCPrecision": options.precision,
+        "STCBackend": options.backend,
         "STCWindow": options.window,
         "STCOverlap": options.overlap,
         "STCKeepDetail": int(options.keep_detail),
