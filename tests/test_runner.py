@@ -225,6 +225,26 @@ def test_keep_colours_takes_detail_from_the_model_and_colours_from_the_input():
         EngineOptions(keep_detail=True, keep_colours=True)
 
 
+def test_keep_colours_keeps_the_mean_of_a_bright_face():
+    """A real face, bright enough that its highlights saturate (as a face in sunlight or under a
+    lamp does), and a model that sharpens it: the detail added to the highlights cannot go above
+    white. Clamping it away made the crop 0.34 levels darker in red (0.5 at brighter exposures)."""
+    import cv2
+    from face_clips import portrait
+
+    from vs_stc.engine.detail import blur, keep_input_colours
+
+    face = cv2.resize(portrait("astronaut")[40:200, 160:320], (64, 64), interpolation=cv2.INTER_AREA)
+    original = torch.from_numpy(np.clip(face / 255.0 * 1.3, 0, 1).astype(np.float32)).permute(2, 0, 1).contiguous()
+    assert (original == 1).float().mean() > 0.2  # a fifth of the face and more is white
+    sharpened = (original + (original - blur(original, 1.0))).clamp(0, 1)
+    kept = keep_input_colours(sharpened, original, 64)
+    assert 0 <= kept.min() and kept.max() <= 1
+    shift = (kept - original).mean(dim=(1, 2)) * 255
+    assert shift.abs().max() < 0.01, shift  # levels
+    assert (kept - original).abs().mean() * 255 > 1  # and the detail is still added
+
+
 def test_keep_detail_streams_like_random_access_and_keeps_every_frame(network):
     clip = make_clip(15, size=2 * SIZE)
     options = EngineOptions(window=6, overlap=2, cache_windows=64, resize=True, keep_detail=True)

@@ -147,7 +147,7 @@ def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequ
 
     core = vs.core
     options = resolve("restore", **ARGS)
-    network = _network(options.model, options.device, options.precision)
+    network = _network(options.network)
     source = fixture_clip()  # blocks of 8: frames 0-7 and 8-15 are the ones asked for
     wanted = range(6, 10)
     old = core.num_threads

@@ -225,7 +225,8 @@ def _faces_demo(output: Path, clean_faces: np.ndarray, network, summary: dict) -
     degraded = degrade(clean, "bfvr", seed=0)
     options = resolve("restore", model="tiny-bfvr", faces="auto")
     detector, reason = load_detector(options.detector)
-    restorer = FaceStreamRestorer(network, options.engine_options(), detector, reason, options.min_face)
+    restorer = FaceStreamRestorer(network, options.engine_options(), detector, reason, options.min_face,
+                                  face_score=options.face_score)
     start = time.perf_counter()
     results = list(restorer(rgb_pictures(degraded)))
     seconds = time.perf_counter() - start

@@ -128,4 +128,4 @@ def restorer_for(network: Network, options: RunOptions) -> StreamRestorer | Face
     check_window_fits(network, options.window)
     detector, reason = load_detector(options.detector, options.device)
     return FaceStreamRestorer(network, options.engine_options(), detector, reason, options.min_face,
-                              cuts=options.cuts)
+                              cuts=options.cuts, face_score=options.face_score)

@@ -57,4 +57,17 @@ def keep_input_colours(restored: torch.Tensor, original: torch.Tensor, resolutio
     added = (model - blur(model, DETAIL_SIGMA) - own).clamp(min=bound.clamp(max=0), max=bound.clamp(min=0))
     added -= added.mean(dim=(1, 2), keepdim=True)
     detail = F.interpolate(added[None], size=original.shape[-2:], mode="bicubic", align_corners=False)[0]
-    return (original + detail).clamp_(0, 1)
+    return clamped_keeping_mean(original + detail, original.mean(dim=(1, 2), keepdim=True))
+
+
+def clamped_keeping_mean(frame: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """``frame`` (C, H, W) clamped to [0, 1] with each plane's mean kept at ``mean`` (C, 1, 1), itself
+    in [0, 1]. Clamping alone cuts detail added to highlights (and shadows) and so shifts the mean:
+    faces came out up to half a level darker. What it cut is spread over the pixels that have room
+    for it, in proportion to their room, which keeps every pixel in [0, 1]."""
+    clamped = frame.clamp(0, 1)
+    lost = mean - clamped.mean(dim=(1, 2), keepdim=True)
+    room_up, room_down = 1 - clamped, clamped
+    up = room_up / room_up.mean(dim=(1, 2), keepdim=True).clamp(min=EPSILON)
+    down = room_down / room_down.mean(dim=(1, 2), keepdim=True).clamp(min=EPSILON)
+    return (clamped + lost.clamp(min=0) * up + lost.clamp(max=0) * down).clamp_(0, 1)

@@ -1,7 +1,7 @@
 """Face mode (``faces="auto"``): detect every face (pluggy detector plugins), track faces across
-frames, smooth their landmarks without lag, align them to the FFHQ template for the engine, and
-paste the restored crops back with a seamless mask. Importing this package loads no model and
-touches no network; the detectors load on first use.
+frames, keep those that are plausibly faces, smooth their landmarks without lag, align them to the
+FFHQ template for the engine, and paste the restored crops back with a seamless mask. Importing
+this package loads no model and touches no network; the detectors load on first use.
 
 A surface, per bounded block of frames::
 
@@ -19,6 +19,7 @@ from .detection import (AUTO, DETECT_MAX_SIDE, Choice, DetectorRegistry, choose_
 from .geometry import Rect
 from .hooks import ENTRY_POINT_GROUP, hookimpl, hookspec
 from .pasteback import FACE_MASK, MaskShape, Paste, crop_mask, paste, paste_region, union_region
+from .plausibility import FACE_SCORE, confirmed, is_face, passes, plausible_landmarks
 from .smoothing import SIGMA, smooth_landmarks, smooth_path
 from .tracking import MAX_GAP, Track, track_faces
 from .types import Detector, DetectorInfo, Face
@@ -30,6 +31,7 @@ __all__ = [
     "detect_frames", "detection_image", "load_detector", "new_registry",
     "Rect", "ENTRY_POINT_GROUP", "hookimpl", "hookspec",
     "FACE_MASK", "MaskShape", "Paste", "crop_mask", "paste", "paste_region", "union_region",
+    "FACE_SCORE", "confirmed", "is_face", "passes", "plausible_landmarks",
     "SIGMA", "smooth_landmarks", "smooth_path", "MAX_GAP", "Track", "track_faces",
     "Detector", "DetectorInfo", "Face",
 ]

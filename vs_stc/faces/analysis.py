@@ -8,7 +8,9 @@ frames outside it: analyse ``block_margin(...)`` extra frames on each side (stop
 which nothing crosses) and use only the middle.
 
 Which faces are restored:
-- every tracked face whose aligned crop measures at least ``min_face`` frame pixels (default 64:
+- every track that is a face (plausibility.py: scored ``face_score`` or more in the frame and in a
+  second look, landmarks laid out like a face's, in most of its detections);
+- of those, every face whose aligned crop measures at least ``min_face`` frame pixels (default 64:
   the crop of a 512 model would enlarge it more than 8x, with too little detail to restore, and
   the result pasted back at that size would barely show; such faces are left alone and counted,
   ``FaceAnalysis.small_faces``). Faces growing past the threshold fade in over a quarter of it;
@@ -19,7 +21,7 @@ Which faces are restored:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -27,6 +29,7 @@ import numpy as np
 from .alignment import Alignment, crop
 from .detection import DETECT_MAX_SIDE, detect_frames
 from .pasteback import Paste
+from .plausibility import FACE_SCORE, is_face
 from .smoothing import SIGMA, reach, smooth_landmarks
 from .tracking import MAX_GAP, MIN_DETECTIONS, Track, track_faces
 from .types import Detector, Face
@@ -79,6 +82,7 @@ class FaceAnalysis:
     tracks: tuple[FaceTrack, ...]
     small_faces: int  # detections of faces below min_face, left alone
     spurious: int  # detections dropped because their track was too short to be a face
+    rejected: tuple[Track, ...] = ()  # tracks that are not plausibly a face, left alone
     detector: str = ""
 
     def at(self, frame: int) -> list[FaceTrack]:
@@ -101,25 +105,30 @@ def block_margin(sigma: float = SIGMA, max_gap: int = MAX_GAP, fade: int = FADE)
 def analyse(frames: Iterable[np.ndarray], detector: Detector, *, start: int = 0, cuts: Iterable[int] = (),
             crop_size: int = 512, min_face: float = MIN_FACE, sigma: float = SIGMA, max_gap: int = MAX_GAP,
             min_detections: int = MIN_DETECTIONS, fade: int = FADE, peak: float | None = None,
-            detect_max_side: int | None = DETECT_MAX_SIDE) -> FaceAnalysis:
+            detect_max_side: int | None = DETECT_MAX_SIDE, face_score: float = FACE_SCORE) -> FaceAnalysis:
     """Finds, tracks and aligns every face of frames ``start``, ``start + 1``, ... (RGB arrays
     (H, W, 3), read one at a time). ``cuts``: absolute frames that start a shot."""
-    found = list(detect_frames(detector, frames, peak=peak, max_side=detect_max_side))
+    found = list(detect_frames(detector, frames, peak=peak, max_side=detect_max_side, confirm=True))
     result = analyse_detections(found, start=start, cuts=cuts, crop_size=crop_size, min_face=min_face,
-                                sigma=sigma, max_gap=max_gap, min_detections=min_detections, fade=fade)
-    return FaceAnalysis(result.start, result.stop, result.crop_size, result.tracks, result.small_faces,
-                        result.spurious, detector.name)
+                                sigma=sigma, max_gap=max_gap, min_detections=min_detections, fade=fade,
+                                face_score=face_score)
+    return replace(result, detector=detector.name)
 
 
 def analyse_detections(faces: Sequence[Sequence[Face]], *, start: int = 0, cuts: Iterable[int] = (),
                        crop_size: int = 512, min_face: float = MIN_FACE, sigma: float = SIGMA,
                        max_gap: int = MAX_GAP, min_detections: int = MIN_DETECTIONS,
-                       fade: int = FADE) -> FaceAnalysis:
-    """``analyse`` after detection: for surfaces (or tests) that have the faces of each frame."""
+                       fade: int = FADE, face_score: float = FACE_SCORE) -> FaceAnalysis:
+    """``analyse`` after detection: for surfaces (or tests) that have the faces of each frame
+    (scored as ``detect_frames(..., confirm=True)`` scores them)."""
     tracks, spurious = track_faces(faces, start=start, cuts=cuts, max_gap=max_gap, min_detections=min_detections)
     kept: list[FaceTrack] = []
+    rejected: list[Track] = []
     small = 0
     for track in tracks:
+        if not is_face(track, face_score):
+            rejected.append(track)
+            continue
         landmarks = smooth_landmarks(track.landmarks, track.observed, sigma)
         alignments = [Alignment.of(points, crop_size) for points in landmarks]
         sizes = np.array([a.face_size for a in alignments])
@@ -131,7 +140,7 @@ def analyse_detections(faces: Sequence[Sequence[Face]], *, start: int = 0, cuts:
         first, last = int(nonzero[0]), int(nonzero[-1]) + 1
         kept.append(FaceTrack(track.id, track.start + first, landmarks[first:last], tuple(alignments[first:last]),
                               weights[first:last], track))
-    return FaceAnalysis(start, start + len(faces), crop_size, tuple(kept), small, spurious)
+    return FaceAnalysis(start, start + len(faces), crop_size, tuple(kept), small, spurious, tuple(rejected))
 
 
 def _size_weights(sizes: np.ndarray, min_face: float) -> np.ndarray:

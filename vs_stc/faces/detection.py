@@ -23,6 +23,7 @@ import pluggy
 
 from ..errors import OptionError
 from .hooks import ENTRY_POINT_GROUP, PROJECT, DetectorSpec
+from .plausibility import confirmed
 from .types import Detector, DetectorInfo, Face
 
 BUILTIN_PLUGINS = {  # entry point name -> module; the same lines are declared in pyproject.toml
@@ -169,23 +170,28 @@ def to_uint8(frame: np.ndarray, peak: float | None = None) -> np.ndarray:
 
 
 def detect_frames(detector: Detector, frames: Iterable[np.ndarray], *, peak: float | None = None,
-                  max_side: int | None = DETECT_MAX_SIDE, batch: int = 4) -> Iterator[list[Face]]:
+                  max_side: int | None = DETECT_MAX_SIDE, batch: int = 4, confirm: bool = False
+                  ) -> Iterator[list[Face]]:
     """The faces of each frame, in frame coordinates, in order. Reads frames one at a time and
-    keeps only small detection images (``batch`` of them), so a long 4K block costs little memory."""
+    keeps only small detection images (``batch`` of them), so a long 4K block costs little memory.
+    ``confirm``: score each face the lower of its score and its second look's
+    (``plausibility.confirmed``), as face mode does; else as the detector reports them."""
     pending: list[np.ndarray] = []
     factor = 1.0
     for frame in frames:
         image, factor = detection_image(frame, peak, max_side)
         pending.append(image)
         if len(pending) == batch:
-            yield from _run(detector, pending, factor)
+            yield from _run(detector, pending, factor, confirm)
             pending = []
     if pending:
-        yield from _run(detector, pending, factor)
+        yield from _run(detector, pending, factor, confirm)
 
 
-def _run(detector: Detector, images: Sequence[np.ndarray], factor: float) -> list[list[Face]]:
+def _run(detector: Detector, images: Sequence[np.ndarray], factor: float, confirm: bool) -> list[list[Face]]:
     found = detector.detect(images)
     if len(found) != len(images):
         raise RuntimeError(f"detector {detector.name} returned {len(found)} results for {len(images)} images")
+    if confirm:
+        found = [confirmed(detector, image, faces) for image, faces in zip(images, found)]
     return [[face.scaled(factor) if factor != 1.0 else face for face in faces] for faces in found]

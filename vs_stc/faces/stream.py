@@ -32,7 +32,9 @@ from .alignment import Alignment, crop, source_region
 from .analysis import MIN_FACE, analyse_detections
 from .detection import detect_frames
 from .pasteback import paste, union_region
+from .plausibility import FACE_SCORE, passes
 from .restoring import block_context, restore_track
+from .tracking import Track
 from .types import Detector, Face
 
 BLOCK = 48
@@ -52,10 +54,12 @@ class FaceCounts:
     frames_with_faces: int = 0
     faces: int = 0
     small_faces: int = 0  # detections below min_face, left alone
+    not_faces: int = 0  # detections whose track was not plausibly a face (plausibility.py), left alone
 
     def describe(self) -> str:
         return (f"{self.faces} faces restored in {self.frames_with_faces} of {self.frames} frames, "
-                f"{self.small_faces} detections below min_face left alone")
+                f"{self.small_faces} detections below min_face left alone, "
+                f"{self.not_faces} not taken for faces")
 
 
 class FaceStreamRestorer:
@@ -63,9 +67,11 @@ class FaceStreamRestorer:
     (``restorer(pictures, cuts)`` -> a ``Restored`` per frame, in order)."""
 
     def __init__(self, network: Network, engine: EngineOptions, detector: Detector, detector_reason: str,
-                 min_face: float = MIN_FACE, block: int = BLOCK, cuts: str = "auto") -> None:
+                 min_face: float = MIN_FACE, block: int = BLOCK, cuts: str = "auto",
+                 face_score: float = FACE_SCORE) -> None:
         self.network, self.engine, self.detector = network, engine, detector
         self.detector_reason, self.min_face, self.block, self.cuts = detector_reason, min_face, block, cuts
+        self.face_score = face_score
         self.counts = FaceCounts()
 
     def check(self, height: int, width: int) -> None:
@@ -156,9 +162,10 @@ class FaceStreamRestorer:
         ``window - 1`` of the block (the frames its windows crop)."""
         resolution = self.network.config.resolution
         analysis = analyse_detections(found, start=first_found, cuts=cuts, crop_size=resolution,
-                                      min_face=self.min_face)
-        self.counts.small_faces += sum(_small_faces(found[n - first_found], resolution, self.min_face)
+                                      min_face=self.min_face, face_score=self.face_score)
+        self.counts.small_faces += sum(_small_faces(found[n - first_found], resolution, self.min_face, self.face_score)
                                        for n in range(start, end))
+        self.counts.not_faces += sum(_seen_in(track, start, end) for track in analysis.rejected)
         restored = {track.id: restore_track(runner, track, lambda n, a: aligned_crop(held[n - first_held], a),
                                             range(start, end))
                     for track in analysis.tracks if track.start < end and track.stop > start}
@@ -174,9 +181,10 @@ class FaceStreamRestorer:
 
 
 def detect_faces(detector: Detector, picture: Picture, min_face: float) -> list[Face]:
-    """The faces in ``picture``, detected at the reduced size ``detection_factor`` allows."""
+    """The faces in ``picture``, detected at the reduced size ``detection_factor`` allows, their
+    scores confirmed by a second look (plausibility.confirmed)."""
     factor = detection_factor(picture.size, min_face)
-    found = next(detect_frames(detector, [picture.reduced(factor).rgb()], max_side=None, batch=1))
+    found = next(detect_frames(detector, [picture.reduced(factor).rgb()], max_side=None, batch=1, confirm=True))
     return [face.scaled(factor) for face in found] if factor > 1 else found
 
 
@@ -211,6 +219,14 @@ def pasted(picture: Picture, pastes: list) -> Restored:
     return restored(picture, box, before, paste(before, pastes, origin=(region.x0, region.y0)), len(pastes))
 
 
-def _small_faces(faces: list[Face], crop_size: int, min_face: float) -> int:
-    """Detections too small to restore (their aligned crop spans fewer than ``min_face`` pixels)."""
-    return sum(1 for face in faces if Alignment.of(face.landmarks, crop_size).face_size < min_face)
+def _seen_in(track: Track, start: int, end: int) -> int:
+    """How many of frames ``start`` .. ``end - 1`` ``track`` was detected in."""
+    first, stop = max(start, track.start), min(end, track.stop)
+    return int(track.observed[first - track.start:stop - track.start].sum()) if first < stop else 0
+
+
+def _small_faces(faces: list[Face], crop_size: int, min_face: float, face_score: float) -> int:
+    """Detections taken for faces but too small to restore (their aligned crop spans fewer than
+    ``min_face`` pixels)."""
+    return sum(1 for face in faces
+               if passes(face, face_score) and Alignment.of(face.landmarks, crop_size).face_size < min_face)

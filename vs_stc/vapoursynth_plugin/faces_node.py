@@ -18,8 +18,8 @@
 - YUV frames are read by the colour rule (their ``_Matrix``/``_Range``; colour.py); frames whose
   matrix was assumed get ``_Matrix`` and ``STCAssumedMatrix=1``. Outside the pasted faces every
   sample is the input's, and frames with no face pass through bit-identical (props aside).
-- Props: ``STCFaces`` (faces pasted into the frame), ``STCDetector``, ``STCMinFace``, ``STCBlock``
-  plus the usual STC* props.
+- Props: ``STCFaces`` (faces pasted into the frame), ``STCDetector``, ``STCMinFace``,
+  ``STCFaceScore``, ``STCBlock`` plus the usual STC* props.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def build(clip: vs.VideoNode, network: Network, options, block: int = BLOCK) -> 
     facts_clip = facts(clip, detector, options.min_face, options.cuts)  # one node: each frame detected once
     fact_clips = [shifted(facts_clip, j - before)[::block] for j in range(before + block + after)]
     frame_clips = [shifted(clip, j - reach)[::block] for j in range(reach + block + reach)]
-    props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face, "STCBlock": block}
+    props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face,
+             "STCFaceScore": options.face_score, "STCBlock": block}
 
     def compute(n: int, f: Sequence[vs.VideoFrame]) -> vs.VideoFrame:
         """Frame n of the blocks clip: block n's faces pasted and patches, as props (one pickled
@@ -93,7 +94,8 @@ def build(clip: vs.VideoNode, network: Network, options, block: int = BLOCK) -> 
         cuts = [i for i in range(lo + 1, hi) if fetched_facts[i - start + before].props["STCCut"]]
         first = max(0, start - reach)
         pictures = [picture_of(fetched_frames[i - start + reach]) for i in range(first, min(length, end + reach))]
-        restorer = FaceStreamRestorer(network, engine, detector, "", options.min_face, block, options.cuts)
+        restorer = FaceStreamRestorer(network, engine, detector, "", options.min_face, block, options.cuts,
+                                      options.face_score)
         out = f[0].copy()
         for j, r in enumerate(restorer.restore_block(restorer.runner(), pictures, first, found, lo, cuts, start, end)):
             out.props[f"STCRestored{j}"] = pickle.dumps((r.faces, r.patches), protocol=pickle.HIGHEST_PROTOCOL)
