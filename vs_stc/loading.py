@@ -11,33 +11,45 @@ from . import weights
 from .checkpoints import infer_config, load_into, read_checkpoint
 from .errors import OptionError
 from .models import STCConfig, STCNet
+from .models.mixed_precision import cast
 
 if TYPE_CHECKING:
     from .engine.onnx_runtime import Network
     from .options import NetworkChoice
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Besides the whole network in one dtype: float32 up to the code indices, then a bf16 generator
+# (models/mixed_precision.py).
+MIXED = "mixed"
 
 
-def resolve_dtype(precision: torch.dtype | str | None, device: torch.device) -> torch.dtype:
-    """Accepts None (fp32), a torch dtype or one of "fp32", "bf16", "fp16", "auto"; fp16 needs CUDA."""
+def resolve_precision(precision: torch.dtype | str | None, device: torch.device) -> str:
+    """What ``precision`` runs as on ``device``: "fp32", "bf16", "fp16" or "mixed". Accepts None (fp32),
+    a torch dtype or one of "fp32", "bf16", "fp16", "mixed", "auto"; fp16 needs CUDA."""
     if precision == "auto":
         from .engine.device import auto_precision
 
         precision = auto_precision(device)
     if precision is None:
-        resolved = torch.float32
+        resolved = "fp32"
     elif isinstance(precision, torch.dtype):
+        resolved = next((name for name, dtype in PRECISIONS.items() if dtype == precision), None)
+        if resolved is None:
+            raise OptionError("precision", f"{precision} is not supported: use fp32, bf16, fp16 or mixed")
+    elif precision in PRECISIONS or precision == MIXED:
         resolved = precision
-    elif precision in PRECISIONS:
-        resolved = PRECISIONS[precision]
     else:
-        raise OptionError("precision", f"must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if resolved not in PRECISIONS.values():
-        raise OptionError("precision", f"{resolved} is not supported: use fp32, bf16 or fp16")
-    if resolved == torch.float16 and device.type != "cuda":
-        raise OptionError("precision", "fp16 runs on CUDA only; on the CPU use bf16 or fp32")
+        raise OptionError("precision", f"must be one of {', '.join(PRECISIONS)}, {MIXED} or auto, not {precision!r}")
+    if resolved == "fp16" and device.type != "cuda":
+        raise OptionError("precision", "fp16 runs on CUDA only; on the CPU use mixed, bf16 or fp32")
     return resolved
+
+
+def resolve_dtype(precision: torch.dtype | str | None, device: torch.device) -> torch.dtype:
+    """The dtype ``precision`` (as ``resolve_precision`` takes it) runs the generator in: the whole
+    network's, except in mixed precision, whose generator alone is bf16."""
+    resolved = resolve_precision(precision, device)
+    return torch.bfloat16 if resolved == MIXED else PRECISIONS[resolved]
 
 
 def checkpoint_file(name_or_path: str | Path, *, progress: bool = True) -> tuple[Path, STCConfig | None]:
@@ -65,14 +77,14 @@ def load_model(
         device = torch.device(device)
     except RuntimeError as error:
         raise OptionError("device", f"must be cpu, cuda or cuda:N, not {device!r}") from error
-    dtype = resolve_dtype(precision, device)
+    resolved = resolve_precision(precision, device)
     path, registry_config = checkpoint_file(name_or_path)
     state, stored_config = read_checkpoint(path)
     config = config or stored_config or registry_config or infer_config(state, path)
     with torch.device("meta"):
         network = STCNet(config)
     load_into(network, state, path)
-    return network.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    return cast(network, resolved).to(device).eval().requires_grad_(False)
 
 
 def load_network(choice: NetworkChoice) -> Network:

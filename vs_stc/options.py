@@ -53,9 +53,9 @@ OPTIONS: tuple[Option, ...] = (
            "path; default: bfvr for restore, by mode for deflicker"),
     Option("device", str, "auto (cuda when PyTorch sees a CUDA device, else cpu), cpu, cuda or cuda:N; default: "
            "auto"),
-    Option("precision", str, "fp32; bf16 (fastest on CPUs with native bf16, but code indices may differ from "
-           "fp32's); mixed (fp32 up to the code indices, bf16 decoder); fp16 on CUDA; or auto (fp16 on CUDA, mixed "
-           "on CPUs with native bf16, else fp32); default: fp16 for half-float input on CUDA, else fp32",
+    Option("precision", str, "fp32; bf16 (faster on CPUs with native bf16, but some code indices differ from "
+           "fp32's); mixed (fp32 up to the code indices, then a bf16 decoder); fp16 on CUDA; or auto (fp16 on CUDA, "
+           "else fp32); default: fp16 for half-float input on CUDA, else fp32",
            PRECISIONS),
     Option("backend", str, "what runs the model: torch, or onnxruntime (the model exported to ONNX on first use "
            "and cached; a .onnx model file runs there directly); default: torch, onnxruntime for a .onnx model",

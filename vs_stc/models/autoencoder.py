@@ -57,6 +57,11 @@ class _BlockStack(nn.Module):
     upscale: int  # full-resolution size / input size
     temporal_chunk: int | str | None = DEFAULT_TEMPORAL_CHUNK
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the stack computes in (its first convolution's)."""
+        return self.blocks[0].weight.dtype
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.temporal_chunk is None or torch.is_grad_enabled():
             return self._run(self.blocks, x)

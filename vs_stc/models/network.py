@@ -88,8 +88,10 @@ class STCNet(nn.Module):
 
     def decode_indices(self, indices: CodeIndices) -> torch.Tensor:
         """Code indices -> restored clip, through C_S[i] + C_T[j] and the generator."""
-        latent = self.quantize.lookup(indices.spatial, indices.temporal)  # (b, t, h, w, c)
-        return self.generator(latent.permute(0, 4, 1, 2, 3).contiguous())
+        latent = self.quantize.lookup(indices.spatial, indices.temporal).permute(0, 4, 1, 2, 3)  # (b, c, t, h, w)
+        if latent.dtype != self.generator.dtype:  # mixed precision: float32 codes, bf16 generator (mixed_precision.py)
+            return self.generator(latent.to(self.generator.dtype, memory_format=torch.contiguous_format))
+        return self.generator(latent.contiguous())
 
     def restore_with_indices(self, clip: torch.Tensor) -> tuple[torch.Tensor, CodeIndices]:
         """Clip -> (restored clip, its code indices). A latent that overflowed (NaN or infinity, as
