@@ -53,3 +53,10 @@ def test_a_clip_of_one_or_two_frames_has_no_cut():
     frames = CASES[0].frames
     assert streamed(frames[19:20]) == set() and streamed(frames[18:20]) == set()
     assert streamed(frames[19:21]) == {1}  # the cut is frame 20 of the case, frame 1 here
+
+
+def test_a_thumbnail_of_integer_samples_is_that_of_the_same_samples_as_floats():
+    rng = np.random.default_rng(4)
+    for dtype, peak in ((np.uint8, 255), (np.uint16, 1023)):
+        luma = rng.integers(0, peak + 1, (1080, 1920)).astype(dtype)
+        assert np.array_equal(thumbnail(luma, peak), thumbnail(luma.astype(np.float64), peak))

@@ -1,5 +1,5 @@
-"""The engine owns the device: one worker thread per device runs every model call, intra-op threads
-follow the cores this process may use, and precision="auto" picks by device."""
+"""The engine owns the device: one worker thread per device lane runs every model call, intra-op
+threads follow the cores this process may use, and precision="auto" picks by device."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from vs_stc.engine.device import (
     DeviceWorker,
     auto_precision,
     configure_threads,
-    cpu_has_native_bf16,
+    cpu_lanes,
     release,
     usable_cores,
     worker_for,
@@ -79,32 +79,54 @@ def test_intra_op_threads_follow_the_cores_this_process_may_use_and_an_explicit_
 
 
 @pytest.mark.skipif(usable_cores() < 2, reason="needs 2 cores")
-def test_face_mode_runs_leave_a_core_to_the_face_pipeline_unless_the_environment_says_otherwise(monkeypatch):
+def test_windows_side_by_side_run_on_lanes_with_their_share_of_the_threads_and_change_no_output(monkeypatch):
     for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     network = deterministic_network(TINY)
-    seen: list[int] = []
-    network.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
-    clip = [[np.zeros((TINY.resolution,) * 2, np.uint8)] * 3] * 4
+    seen: list[tuple[str, int]] = []
+    network.register_forward_hook(lambda *_: seen.append((threading.current_thread().name, torch.get_num_threads())))
+    rng = np.random.default_rng(1)
+    windows = [([[rng.integers(0, 256, (TINY.resolution,) * 2, dtype=np.uint8) for _ in range(3)] for _ in range(4)],
+                4 * i) for i in range(6)]
+    options = EngineOptions(window=4, overlap=2)
     release()  # the engine starts afresh, from every usable core (the suite's workers run one thread)
     before = torch.get_num_threads()
     torch.set_num_threads(usable_cores())
     try:
         engine_threads = configure_threads()
-        runs = [WindowRunner(network, SampleFormat.of(np.uint8), EngineOptions(window=4, overlap=2),
-                             cores_beside=beside) for beside in (1, 0)]
-        for runner in runs:
-            runner.run(clip)
-        monkeypatch.setenv("OMP_NUM_THREADS", str(engine_threads))
-        runs[0].run(clip)
+        side_by_side = WindowRunner(network, SampleFormat.of(np.uint8), options, lanes=2).run_many(windows)
+        on_lanes = set(seen)
+        one_at_a_time = [WindowRunner(network, SampleFormat.of(np.uint8), options, lanes=2).run(frames, first, lane=i % 2)
+                         for i, (frames, first) in enumerate(windows)]
+        seen.clear()
+        WindowRunner(network, SampleFormat.of(np.uint8), options).run(windows[0][0])
+        one_lane = seen[-1][1]
     finally:
         release()
         torch.set_num_threads(before)
-    assert seen == [engine_threads - 1, engine_threads, engine_threads] and engine_threads == usable_cores()
+    assert on_lanes == {("stc-cpu", engine_threads // 2), ("stc-cpu-1", engine_threads // 2)}
+    assert one_lane == engine_threads == usable_cores()
+    assert all(torch.equal(a, b) for a, b in zip(side_by_side, one_at_a_time))
+
+
+def test_lanes_are_as_many_as_threads_and_memory_allow_and_one_with_a_thread_setting(monkeypatch):
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    release()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert cpu_lanes(window_bytes=10, free_bytes=None) == configure_threads() == 2
+        assert cpu_lanes(window_bytes=10, free_bytes=15) == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        assert cpu_lanes(window_bytes=10, free_bytes=None) == 1
+    finally:
+        release()
+        torch.set_num_threads(before)
 
 
 def test_auto_precision_picks_by_device_and_fp32_stays_selectable():
     assert auto_precision("cuda:0") == "fp16"
-    assert auto_precision("cpu") == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert auto_precision("cpu") == "fp32"  # no CPU mode meets the floors (test_mixed_precision.py)
     assert resolve("restore", model="tiny-bfvr", precision="auto").precision == auto_precision("cpu")
     assert resolve("restore", model="tiny-bfvr", precision="fp32").precision == "fp32"

@@ -1,5 +1,7 @@
-"""The engine owns the devices: every model run on a device goes through that device's one worker
-thread, in the order the runs were asked for, and PyTorch's intra-op threads are set once, from the
+"""The engine owns the devices: every model run on a device goes through one of that device's worker
+threads (one per lane: on the CPU, face mode runs windows on several lanes side by side, each with
+its share of the threads; everything else, and every GPU, has one lane), in the order the runs were
+asked for, and PyTorch's intra-op threads are set once, from the
 cores this process may use, and glibc's mmap threshold once (models/heap.py); ``release`` (what
 ``vs_stc.runtime()`` does on exit) ends the threads and gives both settings back.
 
@@ -67,19 +69,36 @@ def _threads_from_environment() -> bool:
     return any(os.environ.get(name) for name in THREAD_VARIABLES)
 
 
-def leave_cores(cores: int) -> None:
-    """On the CPU worker, before a model run: PyTorch's intra-op threads are the engine's less
-    ``cores`` (at least one), left to work that runs beside the model, such as face mode's detection
-    and paste-back. OpenMP's threads wait for each other at the end of every parallel region, so a
-    team as large as the machine, one of whose threads another busy thread has pre-empted, runs at
-    the pace of that thread (benchmarks/README.md, "Face mode's model threads"). A thread count
-    from the environment is kept."""
+def lane_threads(lanes: int) -> int:
+    """PyTorch's intra-op threads for each of ``lanes`` model runs side by side on the CPU: an equal
+    share of the engine's (at least one). Runs side by side in one OpenMP team each, rather than one
+    after another in a team as large as the machine, keep every core busy while the work beside them
+    (face mode's detection and paste-back) comes and goes: a team one of whose threads another busy
+    thread has pre-empted waits for it at the end of every parallel region (benchmarks/README.md,
+    "Face mode's model lanes")."""
+    with _configure_lock:
+        return max(1, _engine_threads // max(lanes, 1))
+
+
+def use_threads(threads: int) -> None:
+    """On a CPU worker, before a model run: PyTorch's intra-op threads on this thread are ``threads``,
+    unless the engine has not set them or the environment gives a thread count (the user's)."""
     with _configure_lock:
         if _configured is None or _threads_from_environment():
             return
-        wanted = max(1, _engine_threads - cores)
-    if torch.get_num_threads() != wanted:
-        torch.set_num_threads(wanted)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def cpu_lanes(window_bytes: int, free_bytes: float | None) -> int:
+    """How many model runs may go side by side on the CPU: one per engine thread, as many as the free
+    memory holds, at least one; one where the environment gives a thread count (the user's team)."""
+    threads = configure_threads()
+    if _threads_from_environment():
+        return 1
+    if free_bytes is not None and window_bytes > 0:
+        threads = min(threads, int(free_bytes // window_bytes))
+    return max(1, threads)
 
 
 class DeviceWorker:
@@ -113,21 +132,21 @@ class DeviceWorker:
                 future.set_exception(error)
 
 
-_workers: dict[torch.device, DeviceWorker] = {}
+_workers: dict[tuple[torch.device, int], DeviceWorker] = {}
 _workers_lock = threading.Lock()
 
 
-def worker_for(device: torch.device) -> DeviceWorker:
-    """The one worker of ``device`` (cuda means the current CUDA device), started on first use."""
+def worker_for(device: torch.device, lane: int = 0) -> DeviceWorker:
+    """The worker of ``device``'s ``lane`` (cuda means the current CUDA device), started on first use."""
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
     with _workers_lock:
-        worker = _workers.get(device)
+        worker = _workers.get((device, lane))
         if worker is None:
             if device.type == "cpu":
                 configure_threads()
                 heap.keep_small()
-            worker = _workers[device] = DeviceWorker(str(device))
+            worker = _workers[device, lane] = DeviceWorker(f"{device}-{lane}" if lane else str(device))
         return worker
 
 
@@ -166,8 +185,14 @@ def exact_float32(batch: torch.Tensor) -> Iterator[None]:
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX): only there is bf16 faster
-    than fp32; elsewhere oneDNN emulates it, slower than fp32."""
+    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX) and oneDNN may use it (no
+    ONEDNN_MAX_CPU_ISA below AVX512_CORE_BF16): only there is bf16 faster than fp32; elsewhere oneDNN
+    emulates it, slower than fp32."""
+    # oneDNN's instruction sets without bf16 arithmetic: capped at one of them, it emulates bf16.
+    without_bf16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or ""
+    if cap.strip().upper() in without_bf16 or not torch.backends.mkldnn.is_available():
+        return False
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
@@ -179,7 +204,9 @@ def cpu_has_native_bf16() -> bool:
 
 
 def auto_precision(device: str | torch.device) -> str:
-    """What ``precision="auto"`` picks: fp16 on CUDA, bf16 on a CPU with native bf16, else fp32."""
-    if torch.device(device).type == "cuda":
-        return "fp16"
-    return "bf16" if cpu_has_native_bf16() else "fp32"
+    """What ``precision="auto"`` picks: fp16 on CUDA, fp32 on the CPU. On the CPU no lower precision
+    meets the floors auto asks of it, even where bf16 is native (benchmarks/README.md, "Mixed
+    precision on a CPU with native bf16"): whole-network bf16 flips code indices whose two best
+    logits are nearly tied, and mixed precision, which keeps them, leaves the larger part of the
+    time in float32; both stay available by name."""
+    return "fp16" if torch.device(device).type == "cuda" else "fp32"

@@ -15,6 +15,7 @@ import os
 import torch
 
 from ..errors import OptionError
+from .device import cpu_lanes
 from .onnx_runtime import Network, OnnxNetwork, placement
 
 # Bytes per pixel x base channel at fp32. In chunks: peaks of 0.80 GiB (T=8) and 1.75 GiB (T=24)
@@ -63,3 +64,14 @@ def check_window_fits(network: Network, window: int) -> None:
     raise OptionError("window", f"of {window} frames needs about {needed / 2**30:.1f} GiB at "
                                 f"{network.config.resolution} x {network.config.resolution}, but only "
                                 f"{free / 2**30:.1f} GiB are free on {device}; use a window of at most {largest}")
+
+
+def side_by_side_lanes(network: Network, window: int) -> int:
+    """How many windows of ``network`` may run side by side (WindowRunner's lanes): on the CPU one
+    per engine thread as the free memory allows; one elsewhere, and for ONNX Runtime, whose session
+    has one thread pool for all its runs."""
+    device = placement(network)[0]
+    if device.type != "cpu" or isinstance(network, OnnxNetwork):
+        return 1
+    free = available_bytes(device)
+    return cpu_lanes(window_bytes(network, window), None if free is None else free * HEADROOM)

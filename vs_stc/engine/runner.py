@@ -12,6 +12,7 @@ near n (read lazily from their props by the VapourSynth filter).
 from __future__ import annotations
 
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Container, Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ import torch
 from ..errors import PrecisionError
 from .cache import WindowCache
 from .detail import keep_input_colours, keep_input_detail
-from .device import exact_float32, leave_cores, worker_for
+from .device import exact_float32, lane_threads, use_threads, worker_for
 from .exchange import Frame, SampleFormat, Uploaded, exchange_for, frame_shape, host_frames
 from .levels import anchor_levels
 from .onnx_runtime import Network, placement
@@ -71,18 +72,20 @@ class EngineOptions:
 
 class WindowRunner:
     """Model + device + precision: turns a window's frames into its restored frames; the model (an
-    STCNet, or an exported graph in ONNX Runtime) runs on its device's one worker thread (device.py),
+    STCNet, or an exported graph in ONNX Runtime) runs on a worker thread of its device (device.py),
     whatever thread asks."""
 
     def __init__(self, model: Network, fmt: SampleFormat, options: EngineOptions = EngineOptions(),
-                 cores_beside: int = 0) -> None:
-        """``cores_beside``: CPU cores the model's runs leave to work that runs beside them (device.leave_cores)."""
+                 lanes: int = 1) -> None:
+        """``lanes``: on the CPU, how many windows ``run_many`` runs side by side, each on its own
+        worker with an equal share of the engine's threads (device.lane_threads); elsewhere one."""
         if options.window % model.config.temporal_factor:
             raise ValueError(f"window must be a multiple of {model.config.temporal_factor}, not {options.window}")
-        self.model, self.fmt, self.options, self.cores_beside = model, fmt, options, cores_beside
+        self.model, self.fmt, self.options = model, fmt, options
         device, dtype, self.compute_dtype = placement(model)
+        self.lanes = lanes if device.type == "cpu" else 1
         self.exchange = exchange_for(device, dtype)
-        self.device = worker_for(device)
+        self.workers = [worker_for(device, lane) for lane in range(self.lanes)]
         self.resolution = model.config.resolution
 
     def check_frame(self, frame: Frame) -> tuple[int, int]:
@@ -90,21 +93,30 @@ class WindowRunner:
         check_size(h, w, self.resolution, self.options.resize)
         return h, w
 
-    def run(self, frames: Sequence[Frame], first: int | None = None) -> torch.Tensor:
+    def run(self, frames: Sequence[Frame], first: int | None = None, lane: int = 0) -> torch.Tensor:
         """Window frames -> restored (3, T, R, R) float32 on the host, at the model's resolution.
-        The model runs on the device's worker; reading, converting and resizing the frames, and
+        The model runs on the worker of ``lane``; reading, converting and resizing the frames, and
         bringing the result back, on the calling thread. ``first``: the clip's index of the
         window's first frame, for the error a non-finite output raises."""
         self.check_frame(frames[0])
         uploaded = self.exchange.upload(frames, self.fmt, self.resolution)
-        output = self.exchange.finish_download(self.device.run(self._forward, uploaded))
+        output = self.exchange.finish_download(self.workers[lane].run(self._forward, uploaded))
         check_finite(output, first, len(frames), self.compute_dtype)
         return anchor_levels(output, uploaded.batch[0]) if self.options.keep_detail else output
+
+    def run_many(self, windows: Sequence[tuple[Sequence[Frame], int]]) -> list[torch.Tensor]:
+        """The outputs of several windows, each given as (frames, first), in order; on several lanes
+        they run side by side. Each output is what ``run`` gives: a window's output depends on its
+        frames and its lane's thread count only, never on what runs beside it."""
+        if self.lanes == 1 or len(windows) < 2:
+            return [self.run(frames, first) for frames, first in windows]
+        with ThreadPoolExecutor(self.lanes, thread_name_prefix="stc-lane") as pool:
+            return list(pool.map(lambda job: self.run(*job[1], lane=job[0] % self.lanes), enumerate(windows)))
 
     def _forward(self, uploaded: Uploaded) -> object:
         batch = self.exchange.wait(uploaded)
         if batch.device.type == "cpu":
-            leave_cores(self.cores_beside)
+            use_threads(lane_threads(self.lanes))
         with exact_float32(batch):
             return self.exchange.start_download(self.model(batch)[0])
 

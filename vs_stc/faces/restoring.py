@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-import torch
 
 from ..engine import Frame, WindowRunner
 from ..engine.planning import Plan, Window, shot_window_starts
@@ -41,11 +40,11 @@ def restore_track(runner: WindowRunner, track: FaceTrack, crop_at: Callable[[int
                   wanted: range) -> dict[int, np.ndarray]:
     """{n: restored crop (R, R, 3) float32 in [0, 1]} for the frames of ``wanted`` the track shows.
     ``crop_at(n, alignment)``: the aligned crop (R, R, 3) of frame n, in the runner's sample format;
-    asked only for frames within ``window - 1`` of ``wanted``."""
+    asked only for frames within ``window - 1`` of ``wanted``. The windows those frames need run
+    together (``WindowRunner.run_many``: side by side where the runner has several lanes)."""
     options = runner.options
     plan = track_plan(track.start, track.stop, options.window, options.overlap)
     crops: dict[int, Frame] = {}
-    outputs: dict[int, torch.Tensor] = {}  # window start -> its restored frames
 
     def planes(n: int) -> Frame:
         if n not in crops:  # neighbouring windows share frames: each is cropped once
@@ -53,19 +52,15 @@ def restore_track(runner: WindowRunner, track: FaceTrack, crop_at: Callable[[int
             crops[n] = [aligned[..., c] for c in range(3)]
         return crops[n]
 
+    shown = range(max(wanted.start, track.start), min(wanted.stop, track.stop))
+    needed = {plan.windows[c.window].start: plan.windows[c.window] for n in shown for c in plan.contributions(n)}
+    outputs = dict(zip(needed, runner.run_many([([planes(i) for i in window.frames], start)
+                                                for start, window in needed.items()])))
     restored = {}
-    for n in range(max(wanted.start, track.start), min(wanted.stop, track.stop)):
+    for n in shown:
         contributions = plan.contributions(n)
-        windows = [plan.windows[c.window] for c in contributions]
-        for window in windows:
-            if window.start not in outputs:
-                outputs[window.start] = runner.run([planes(i) for i in window.frames], window.start)
         original = planes(n) if options.uses_input_frames else None
-        blended = runner.finish(contributions, [outputs[w.start] for w in windows], runner.resolution, original)
+        blended = runner.finish(contributions, [outputs[plan.windows[c.window].start] for c in contributions],
+                                runner.resolution, original)
         restored[n] = blended.permute(1, 2, 0).numpy()
-        # Later frames use only windows that reach past n, and crops of the frames those windows hold.
-        for start in [s for s in outputs if s + options.window <= n + 1]:
-            del outputs[start]
-        for i in [i for i in crops if i <= n + 1 - options.window]:
-            del crops[i]
     return restored

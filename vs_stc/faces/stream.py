@@ -27,6 +27,7 @@ import numpy as np
 
 from ..colour import Picture, Restored, restored
 from ..engine import EngineOptions, SampleFormat, WindowRunner
+from ..engine.memory import side_by_side_lanes
 from ..engine.onnx_runtime import Network
 from .alignment import Alignment, crop, source_region
 from .analysis import MIN_FACE, analyse_detections
@@ -41,9 +42,6 @@ BLOCK = 48
 DETECT_SIDE = 960  # pixels: frames are not detected smaller than this on their long side
 SMALLEST_BOX = 16  # pixels: RetinaFace's smallest anchors
 CROPS = SampleFormat.of(np.float32)  # aligned crops reach the engine as float RGB in [0, 1]
-
-# CPU cores the model leaves to detection, cropping and paste-back, which run beside it.
-FACE_PIPELINE_CORES = 1
 
 
 @dataclass
@@ -145,7 +143,8 @@ class FaceStreamRestorer:
 
     def runner(self) -> WindowRunner:
         """The engine's runner for this restorer's aligned crops."""
-        return WindowRunner(self.network, CROPS, self.engine, cores_beside=FACE_PIPELINE_CORES)
+        lanes = side_by_side_lanes(self.network, self.engine.window)
+        return WindowRunner(self.network, CROPS, self.engine, lanes=lanes)
 
     def _detected_block(self, runner: WindowRunner, held: list[Picture], first_held: int,
                         detected: list[Future[list[Face]]], first_found: int, cuts: list[int], start: int,
