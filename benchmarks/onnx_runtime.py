@@ -28,7 +28,7 @@ import torch
 from measure import measured
 from vs_stc.engine.device import configure_threads
 from vs_stc.engine.onnx_runtime import OnnxNetwork, choose_provider
-from vs_stc.models import BFVR
+from vs_stc.models import BFVR, heap
 from vs_stc.models.network import CodeIndices
 from vs_stc.models.deterministic import deterministic_network
 from vs_stc.models.export import GraphInfo, export_onnx
@@ -36,10 +36,12 @@ from vs_stc.video_portraits import held_out_clip
 
 
 def timed(call, repeats: int) -> tuple[float, float, object]:
-    """(median seconds over ``repeats`` calls after a warm-up, peak GiB above the start, the warm-up's result)."""
+    """(median seconds over ``repeats`` calls after a warm-up, or the first call's with none, peak GiB
+    above the start, the first call's result)."""
     with measured() as memory:
+        start = time.perf_counter()
         result = call()
-        seconds = []
+        seconds = [time.perf_counter() - start] if repeats == 0 else []
         for _ in range(repeats):
             start = time.perf_counter()
             call()
@@ -50,10 +52,11 @@ def timed(call, repeats: int) -> tuple[float, float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, nargs="+", default=[8, 24])
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="timed calls after a warm-up; 0: time the first")
     parser.add_argument("--provider", default="cpu")
     args = parser.parse_args()
     threads = configure_threads()
+    heap.keep_small()  # as the engine's CPU worker runs models (vs_stc/models/heap.py)
     device = "cpu" if args.provider == "cpu" else "cuda"
     provider = choose_provider(args.provider, device)
     print(f"released-size bfvr, deterministic weights, 512 x 512, fp32; torch on {device} ({threads} threads) "
