@@ -194,6 +194,13 @@ def test_a_graph_file_runs_as_the_model_and_must_match_the_window(graphs, tmp_pa
         [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])), str(foreign))
     with pytest.raises(CheckpointError, match="without vs-stc's description.*stc export onnx"):
         graph_for(str(foreign), WINDOW, "fp32")
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_text("not a graph")
+    with pytest.raises(CheckpointError, match="not a readable ONNX file"):
+        resolve("restore", model=str(garbage))
+    # A graph runs in the precision it was exported in: an fp16 one needs a GPU provider.
+    with pytest.raises(OptionError, match="fp16 needs a GPU provider"):
+        resolve("restore", model=str(graphs["tiny-bfvr", "fp16"]), faces="aligned")
 
 
 @pytest.mark.parametrize("given, option, message", [

@@ -17,6 +17,7 @@ import glob
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from .cuts import CUT_SOURCES
@@ -216,14 +217,23 @@ def _backend(values: dict[str, Any], model: str, device: str, half_float_input: 
         if precision == "fp16" and not device.startswith("cuda"):
             raise OptionError("precision", "fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
         return backend, None, precision
-    from .engine.onnx_runtime import FP16_PROVIDERS, check_graph_precision, choose_provider, short_name
+    from .engine.onnx_runtime import FP16_PROVIDERS, check_graph_precision, choose_provider, read_graph_info, short_name
 
     provider = choose_provider(values.get("provider", "auto"), device)
     fp16_runs = short_name(provider) in FP16_PROVIDERS
+    if graph_file and precision is None:  # a graph computes in the precision it was exported in
+        precision = read_graph_info(_existing_file(model)).precision
     if precision in (None, "auto"):
         precision = "fp16" if fp16_runs and (precision == "auto" or half_float_input) else "fp32"
     check_graph_precision(precision, provider)
     return backend, provider, precision
+
+
+def _existing_file(model: str) -> Path:
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise OptionError("model", f"{model!r} is not a file")
+    return path
 
 
 def default_model(task: str, mode: str = "brightness") -> str:

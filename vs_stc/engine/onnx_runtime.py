@@ -7,6 +7,7 @@ crossfades, blends and face mode around it do not know which backend ran it."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -76,11 +77,20 @@ def check_graph_precision(precision: str, provider: str) -> None:
 
 def read_graph_info(path: Path) -> GraphInfo:
     """The description an exported graph carries; a file that is not one of ours is refused."""
+    stat = path.stat()
+    return _graph_info(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _graph_info(path: Path, size: int, modified: int) -> GraphInfo:
+    """``read_graph_info`` of a file as it is now (its size and time key the cache): the options,
+    the model's defaults and the loading each ask, and a released graph is hundreds of MiB."""
     import onnx
+    from google.protobuf.message import DecodeError
 
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except (OSError, ValueError, onnx.onnx_cpp2py_export.checker.ValidationError) as error:
+    except (OSError, ValueError, DecodeError) as error:
         raise CheckpointError(f"{path}: not a readable ONNX file ({error})") from error
     try:
         return GraphInfo.from_metadata({entry.key: entry.value for entry in model.metadata_props})
