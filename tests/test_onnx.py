@@ -4,7 +4,9 @@ render through ``--backend onnxruntime`` against the torch render, the graph cac
 
 from __future__ import annotations
 
+import fcntl
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -32,13 +34,15 @@ from commands import stc
 from media import write_yuv420
 
 WINDOW = 4  # the bundled models' own window
-pytestmark = pytest.mark.xdist_group("onnx")  # one worker exports the session's graphs, once
 
 
 @pytest.fixture(scope="session")
 def graph_cache(tmp_path_factory) -> Path:
-    """A weights cache of its own for the session: graphs are exported there once."""
-    cache = tmp_path_factory.mktemp("graph-cache")
+    """A weights cache of this test run's own, shared by its xdist workers (each worker's temporary
+    folder sits in the run's): graphs are exported there once per run."""
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "onnx-graph-cache"
+    cache.mkdir(exist_ok=True)
     previous = os.environ.get("STC_WEIGHTS_DIR")
     os.environ["STC_WEIGHTS_DIR"] = str(cache)
     yield cache
@@ -50,8 +54,8 @@ def graph_cache(tmp_path_factory) -> Path:
 
 @dataclass
 class Exports:
-    """The session's graphs, each exported once: ``graphs`` (model, precision) -> file; how the
-    cache met an entry that names another model file; the ``stc export onnx`` run that wrote one."""
+    """The run's graphs, each exported once: ``graphs`` (model, precision) -> file; how the cache
+    met an entry that names another model file; the ``stc export onnx`` run that wrote one."""
 
     graphs: dict[tuple[str, str], Path]
     stale_export_message: str
@@ -59,7 +63,21 @@ class Exports:
 
 
 @pytest.fixture(scope="session")
-def exports(graph_cache, tmp_path_factory) -> Exports:
+def exports(graph_cache) -> Exports:
+    """Made by the first worker to ask (the others wait for it and read what it recorded)."""
+    record = graph_cache / "exports.json"
+    with open(graph_cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            record.write_text(json.dumps(_export_graphs(graph_cache)))
+        made = json.loads(record.read_text())
+    graphs = {tuple(key.split("/")): Path(path) for key, path in made["graphs"].items()}
+    command = subprocess.CompletedProcess(made["command"]["args"], made["command"]["returncode"],
+                                          made["command"]["stdout"], made["command"]["stderr"])
+    return Exports(graphs, made["stale_export_message"], command)
+
+
+def _export_graphs(cache: Path) -> dict:
     graphs = {("tiny-bfvr", "fp32"): graph_for("tiny-bfvr", WINDOW, "fp32")[0]}
     # A cache entry that names another model file (replaced by hand, half-overwritten) is not trusted.
     stale = cached_graph_path("tiny-deflicker", WINDOW, "fp32")[2]
@@ -68,10 +86,13 @@ def exports(graph_cache, tmp_path_factory) -> Exports:
     with redirect_stderr(messages):
         graphs["tiny-deflicker", "fp32"], info = graph_for("tiny-deflicker", WINDOW, "fp32")
     assert info.model == "tiny-deflicker.safetensors"
-    graphs["tiny-bfvr", "fp16"] = tmp_path_factory.mktemp("exported") / "tiny-bfvr-fp16.onnx"
+    graphs["tiny-bfvr", "fp16"] = cache / "tiny-bfvr-fp16.onnx"
     command = stc("export", "onnx", "--model", "tiny-bfvr", "-o", str(graphs["tiny-bfvr", "fp16"]),
                   "--precision", "fp16")
-    return Exports(graphs, messages.getvalue(), command)
+    return {"graphs": {"/".join(key): str(path) for key, path in graphs.items()},
+            "stale_export_message": messages.getvalue(),
+            "command": {"args": command.args, "returncode": command.returncode, "stdout": command.stdout,
+                        "stderr": command.stderr}}
 
 
 @pytest.fixture(scope="session")
