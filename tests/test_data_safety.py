@@ -376,7 +376,8 @@ MOMENTS_PER_COMMAND = 20
 def test_ctrl_c_at_any_moment_exits_130_in_one_line_and_loses_nothing(work, command):
     """From start-up (PyTorch still loading) to past the end of a run (about 2-3 s here, shutdown
     included), on the installed commands: 130 and one line; a batch render leaves no output under
-    its final name, the pipe a valid stream of every frame it says it wrote. Two runs at a time,
+    its final name unless it is whole (the signal came after it was finished), the pipe a valid
+    stream of every frame it says it wrote. Two runs at a time,
     each in a folder of its own: the moments are random anyway."""
     if command == "stc-ffmpeg":
         ffmpeg("-i", str(work / "in.mkv"), "-c:v", "rawvideo", "-f", "nut", str(work / "in.nut"))
@@ -460,6 +461,14 @@ def interrupted(command: str, folder: Path, moment: float) -> str | None:
         return None if (folder / "out.mkv").exists() else "exit 0 without its output"
     if code != 130 or stderr.strip().splitlines() != ["stc: interrupted"]:
         return f"exit {code}, stderr {stderr!r}"
-    if (folder / "out.mkv").exists() or any(p.name.startswith(".") for p in folder.iterdir()):
+    if any(p.name.startswith(".") for p in folder.iterdir()):
         return f"left {sorted(p.name for p in folder.iterdir())}"
+    if (folder / "out.mkv").exists():  # the signal came after the output was finished: it must be whole
+        frames = [frame_count(folder / name) for name in ("in.mkv", "out.mkv")]
+        return None if frames[0] == frames[1] else f"left out.mkv with {frames[1]} of {frames[0]} frames"
     return None
+
+
+def frame_count(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
