@@ -200,7 +200,9 @@ def resolve(task: str, *, half_float_input: bool = False, **given: Any) -> RunOp
 
 def _backend(values: dict[str, Any], model: str, device: str, half_float_input: bool) -> tuple[str, str | None, str]:
     """(backend, provider, precision), checked together: each limits what the others may be."""
-    graph_file = model.lower().endswith(".onnx")
+    from .graphs import is_graph_file
+
+    graph_file = is_graph_file(model)
     backend = values.get("backend", "onnxruntime" if graph_file else "torch")
     if graph_file and backend != "onnxruntime":
         raise OptionError("backend", f"is {backend}, but the model {model!r} is an ONNX graph: use onnxruntime, or "

@@ -82,13 +82,13 @@ def model_defaults(name_or_path: str) -> ModelDefaults:
     """How ``name_or_path`` prefers to run: from the file's own metadata when it is one of ours (a
     bundled model or a safetensors file), else the released models' 24 / 8. Raises
     ``OptionError('model')`` when it names neither a model nor an existing file."""
+    from .graphs import graph_defaults, is_graph_file
+
     path = Path(name_or_path).expanduser()
-    if path.suffix in CHECKPOINT_SUFFIXES or path.suffix.lower() == ".onnx" or path.exists():
+    if path.suffix in CHECKPOINT_SUFFIXES or is_graph_file(name_or_path) or path.exists():
         if not path.is_file():
             raise OptionError("model", f"{str(path)!r} is not a file")
-        if path.suffix.lower() == ".onnx":
-            from .graphs import graph_defaults
-
+        if is_graph_file(name_or_path):
             return graph_defaults(path)
         return read_model_defaults(path)
     if name_or_path in BUNDLED:
