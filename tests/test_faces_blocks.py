@@ -10,7 +10,7 @@ import pytest
 from face_clips import face_clip
 from vs_stc.colour import rgb_pictures
 from vs_stc.faces import load_detector
-from vs_stc.faces.stream import FaceStreamRestorer
+from vs_stc.faces.stream import BLOCK, HELD_BYTES, SHORTEST_BLOCK, FaceStreamRestorer, block_length
 from vs_stc.loading import load_model
 from vs_stc.options import resolve
 
@@ -44,3 +44,12 @@ def test_blocks_and_chunks_give_the_frames_of_one_pass(restorer):
         chunked += render(blocks, *given, wanted=range(start, stop))
     different = [n for n in range(len(CLIP)) if not np.array_equal(chunked[n], one_pass[n])]
     assert different == [], f"frames {different} differ from one pass"
+
+
+def test_blocks_shorten_for_large_frames_so_the_frames_held_stay_bounded():
+    reach, after = 3, 33
+    assert block_length(1920 * 1080 * 3 // 2, reach, after) == BLOCK
+    four_k = 3840 * 2160 * 3 // 2
+    assert block_length(four_k, reach, after) < BLOCK
+    assert (2 * block_length(four_k, reach, after) + reach + after) * four_k <= HELD_BYTES
+    assert block_length(10**10, reach, after) == SHORTEST_BLOCK

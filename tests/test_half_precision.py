@@ -90,11 +90,12 @@ class CallRecorder:
         return lambda *args: self.calls.append(name)
 
 
-@pytest.mark.parametrize(("device", "expected"), [("cpu", ["malloc_trim"]), ("cuda", []), ("meta", [])])
-def test_the_heap_is_trimmed_after_cpu_tensors_only(monkeypatch, device, expected):
+@pytest.mark.parametrize(("device", "chunked", "expected"), [
+    ("cpu", True, ["malloc_trim"]), ("cpu", False, []), ("cuda", True, []), ("meta", True, [])])
+def test_the_heap_is_trimmed_after_chunked_cpu_tensors_only(monkeypatch, device, chunked, expected):
     recorder = CallRecorder()
     monkeypatch.setattr(heap, "_LIBC", recorder)
-    with temporal_chunks.heap_trimmed(torch.device(device)):
+    with temporal_chunks.heap_trimmed(torch.device(device), chunked):
         pass
     assert recorder.calls == expected
 

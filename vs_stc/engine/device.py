@@ -2,8 +2,9 @@
 threads (one per lane: on the CPU, face mode runs windows on several lanes side by side, each with
 its share of the threads; everything else, and every GPU, has one lane), in the order the runs were
 asked for, and PyTorch's intra-op threads are set once, from the
-cores this process may use, and glibc's mmap threshold once (models/heap.py); ``release`` (what
-``vs_stc.runtime()`` does on exit) ends the threads and gives both settings back.
+cores this process may use (and glibc's mmap threshold, by the runner of a large network:
+models/heap.py); ``release`` (what ``vs_stc.runtime()`` does on exit) ends the threads and gives
+both settings back.
 
 Why a thread and not only a lock: PyTorch's CPU kernels run on an OpenMP team that belongs to the
 OS thread calling them, with its own per-thread scratch state. Model runs called from several
@@ -145,7 +146,6 @@ def worker_for(device: torch.device, lane: int = 0) -> DeviceWorker:
         if worker is None:
             if device.type == "cpu":
                 configure_threads()
-                heap.keep_small()
             worker = _workers[device, lane] = DeviceWorker(f"{device}-{lane}" if lane else str(device))
         return worker
 

@@ -31,6 +31,12 @@ WHOLE_CLIP_PER_FRAME = 4.73 * 2**30 / (24 * _UNIT)
 # (benchmarks/onnx_runtime.py); the map (T / 2 x 64 x 64 tokens, squared, fp32) is 1.0 and 9.0 GiB.
 ONNX_RUNTIME_PER_FRAME = 0.2765 * 2**30 / _UNIT
 HEADROOM = 0.9  # leave a tenth of what is free to everything else
+LARGE_RUN = 256 * 2**20
+"""A model run estimated to add this much or more keeps glibc's large blocks out of its heap while
+the engine runs (models/heap.py): the released network adds 0.8 GiB at T=8, of which glibc would
+otherwise keep much as free heap. The bundled 64-pixel models add 6-25 MiB; for them the mapping
+only costs page faults on every block of 1 MiB or more that decoding and face mode allocate (1080p
+face mode: 3.7 million faults, a quarter of the render's CPU time; benchmarks/README.md)."""
 
 
 def window_bytes(network: Network, window: int) -> int:
@@ -43,6 +49,12 @@ def window_bytes(network: Network, window: int) -> int:
     if network.temporal_chunk is None:
         return int(WHOLE_CLIP_PER_FRAME * window * scale)
     return int((CHUNKED_FIXED + CHUNKED_PER_FRAME * window) * scale)
+
+
+def is_large_run(network: Network, window: int) -> bool:
+    """Whether a run of ``network`` over ``window`` frames is large enough for the engine to keep
+    large blocks out of the heap (``LARGE_RUN``)."""
+    return window_bytes(network, window) >= LARGE_RUN
 
 
 def available_bytes(device: torch.device) -> int | None:

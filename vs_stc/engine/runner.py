@@ -20,11 +20,13 @@ from typing import Callable, Container, Iterable, Iterator, Sequence
 import torch
 
 from ..errors import PrecisionError
+from ..models import heap
 from .cache import WindowCache
 from .detail import keep_input_colours, keep_input_detail
 from .device import exact_float32, lane_threads, use_threads, worker_for
 from .exchange import Frame, SampleFormat, Uploaded, exchange_for, frame_shape, host_frames
 from .levels import anchor_levels
+from .memory import is_large_run
 from .onnx_runtime import Network, placement
 from .planning import Contribution, IsCut, Plan, Window, plan, plan_around, shot_window_starts, validate
 from .resizing import check_size, resize_frames
@@ -86,6 +88,8 @@ class WindowRunner:
         self.lanes = lanes if device.type == "cpu" else 1
         self.exchange = exchange_for(device, dtype)
         self.workers = [worker_for(device, lane) for lane in range(self.lanes)]
+        if device.type == "cpu" and is_large_run(model, options.window):
+            heap.keep_small()
         self.resolution = model.config.resolution
 
     def check_frame(self, frame: Frame) -> tuple[int, int]:

@@ -39,6 +39,13 @@ from .tracking import Track
 from .types import Detector, Face
 
 BLOCK = 48
+HELD_BYTES = 1 << 30
+"""What the frames face mode holds (two blocks, the window before the first and the context after
+the second) may take, in the frames' own format, before blocks get shorter than ``BLOCK``. With
+the bundled models' window, 1080p YUV 4:2:0 8-bit frames (3 MB) keep 48-frame blocks (0.4 GB
+held) and 4K ones (12 MB) get 25 (1.1 GB instead of 1.6). Shorter blocks cost some model work
+twice, on the windows that straddle their boundaries."""
+SHORTEST_BLOCK = 8
 DETECT_SIDE = 960  # pixels: frames are not detected smaller than this on their long side
 SMALLEST_BOX = 16  # pixels: RetinaFace's smallest anchors
 CROPS = SampleFormat.of(np.float32)  # aligned crops reach the engine as float RGB in [0, 1]
@@ -65,8 +72,9 @@ class FaceStreamRestorer:
     (``restorer(pictures, cuts)`` -> a ``Restored`` per frame, in order)."""
 
     def __init__(self, network: Network, engine: EngineOptions, detector: Detector, detector_reason: str,
-                 min_face: float = MIN_FACE, block: int = BLOCK, cuts: str = "auto",
+                 min_face: float = MIN_FACE, block: int | None = None, cuts: str = "auto",
                  face_score: float = FACE_SCORE) -> None:
+        """``block``: frames per block; None: as ``block_length`` allows for the clip's frames."""
         self.network, self.engine, self.detector = network, engine, detector
         self.detector_reason, self.min_face, self.block, self.cuts = detector_reason, min_face, block, cuts
         self.face_score = face_score
@@ -111,14 +119,17 @@ class FaceStreamRestorer:
             in_flight.append(restoring.submit(self._detected_block, runner, list(held), first_held, list(found),
                                               first_found, shots, start, end))
 
+        block = self.block
         try:
             for picture in frames:
+                if block is None:
+                    block = block_length(sum(plane.nbytes for plane in picture.planes), reach, after)
                 held.append(picture)
                 found.append(detecting.submit(detect_faces, self.detector, picture, self.min_face))
                 received += 1
                 while in_flight and in_flight[0].done():  # out as soon as restored: its frames are freed
                     yield from in_flight.popleft().result()
-                block_end = block_start + self.block if stop is None else min(block_start + self.block, stop)
+                block_end = block_start + block if stop is None else min(block_start + block, stop)
                 if block_start < block_end and received == block_end + after:
                     if in_flight:  # one block restored at a time, so memory holds at most two
                         yield from in_flight.popleft().result()
@@ -132,7 +143,7 @@ class FaceStreamRestorer:
                         first_found += 1
             last = received if stop is None else min(received, stop)
             while block_start < last:
-                end = min(block_start + self.block, last)
+                end = min(block_start + (block or BLOCK), last)
                 submit(block_start, end)
                 block_start = end
             while in_flight:
@@ -177,6 +188,14 @@ class FaceStreamRestorer:
                 self.counts.frames_with_faces += 1
                 self.counts.faces += results[-1].faces
         return results
+
+
+def block_length(frame_bytes: int, before: int, after: int) -> int:
+    """Frames per block for frames of ``frame_bytes``, when a block's windows read ``before`` frames
+    before it and its analysis ``after`` frames after it: ``BLOCK``, or fewer as ``HELD_BYTES``
+    requires, never fewer than ``SHORTEST_BLOCK``."""
+    fitting = (HELD_BYTES // max(frame_bytes, 1) - before - after) // 2
+    return max(SHORTEST_BLOCK, min(BLOCK, fitting))
 
 
 def detect_faces(detector: Detector, picture: Picture, min_face: float) -> list[Face]:

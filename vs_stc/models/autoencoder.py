@@ -68,7 +68,7 @@ class _BlockStack(nn.Module):
         chunk = self._frames_per_chunk(x)
         start, stop = self.full_resolution.start, self.full_resolution.stop
         x = self._run(self.blocks[:start], x)
-        with temporal_chunks.heap_trimmed(x.device):
+        with temporal_chunks.heap_trimmed(x.device, chunked=chunk < x.shape[2]):
             x = temporal_chunks.run_blocks(self.blocks[start:stop], x, chunk)
         return self._run(self.blocks[stop:], x)
 

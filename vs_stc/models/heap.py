@@ -1,5 +1,6 @@
-"""glibc's mmap threshold, which the engine sets once for as long as it runs models on the CPU and
-gives back with its other process-wide settings (device.release).
+"""glibc's mmap threshold, which the engine sets once when it runs a large network on the CPU
+(engine/memory.py, ``LARGE_RUN``) and gives back with its other process-wide settings
+(device.release).
 
 glibc serves allocations below an adaptive threshold (which climbs to 32 MiB as blocks of up to
 that size are freed) from its heap and keeps them once freed: much of the peak of the

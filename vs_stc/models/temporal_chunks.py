@@ -26,13 +26,15 @@ from . import heap
 from .blocks import Downsample, ResidualBlock, Upsample, convolve
 
 @contextmanager
-def heap_trimmed(device: torch.device) -> Iterator[None]:
+def heap_trimmed(device: torch.device, chunked: bool = True) -> Iterator[None]:
     """Hands the heap's free memory back after the chunked blocks (the engine keeps large blocks out
-    of the heap while it runs: heap.py). Only for CPU tensors: other devices' memory is not glibc's."""
+    of the heap while it runs: heap.py). Only for CPU tensors (other devices' memory is not
+    glibc's), and only where the blocks ran in several chunks (``chunked``): a level that fits in
+    one chunk is small, and trimming after it would only make the next run fault its pages in again."""
     try:
         yield
     finally:
-        if device.type == "cpu":
+        if device.type == "cpu" and chunked:
             heap.trim()
 
 
