@@ -21,6 +21,12 @@ from vs_stc.models import STCConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (marked slow) first: xdist hands tests out in this order, so the two workers
+    share the long ones from the start rather than one finishing the last of them alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 # A network small enough to run in milliseconds: 64 x 64 frames, 8 x 8 latent, 2 transformer layers.
 TINY = STCConfig(
     base_channels=8,

@@ -8,7 +8,6 @@ import hashlib
 import io
 import itertools
 import json
-import os
 import random
 import resource
 import shutil
@@ -26,6 +25,7 @@ import pytest
 import vapoursynth as vs
 from safetensors.torch import load_file, save_file
 
+import commands
 from commands import stc
 from vs_stc import entry
 
@@ -38,15 +38,8 @@ def ffmpeg(*args: str) -> None:
     subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
-def stc_process(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    """The installed command in a process of its own: where the environment is what a case changes."""
-    return subprocess.run([sys.executable, "-m", "vs_stc.cli", *args], capture_output=True, text=True, timeout=300,
-                          **kwargs)
-
-
-def stc_ffmpeg(*args: str, stdin: bytes = b"", **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ffmpeg_filter", *args], input=stdin, capture_output=True,
-                          timeout=300, **kwargs)
+def stc_ffmpeg(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return commands.stc_ffmpeg(list(args), stdin)
 
 
 def one_line_error(stderr: str, *named: str) -> None:
@@ -317,9 +310,10 @@ def test_broken_model_files_give_one_line_on_every_surface(tmp_path, case):
     assert "holds Python objects" not in str(raised.value)
 
 
-def test_a_mirror_that_is_not_a_url_is_named(tmp_path):
-    result = stc_process("restore", "x.mkv", "-o", "y.mkv", "--quiet", cwd=tmp_path,
-                         env={**os.environ, "STC_WEIGHTS_MIRROR": "not a url", "STC_WEIGHTS_DIR": str(tmp_path)})
+def test_a_mirror_that_is_not_a_url_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("STC_WEIGHTS_MIRROR", "not a url")
+    monkeypatch.setenv("STC_WEIGHTS_DIR", str(tmp_path))
+    result = stc("restore", "x.mkv", "-o", "y.mkv", "--quiet", cwd=tmp_path)
     assert result.returncode == 2
     one_line_error(result.stderr, "STC_WEIGHTS_MIRROR")
 
@@ -372,6 +366,7 @@ INTERRUPTED = {  # command, and what a run that finished before the signal leave
 MOMENTS_PER_COMMAND = 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", INTERRUPTED)
 def test_ctrl_c_at_any_moment_exits_130_in_one_line_and_loses_nothing(work, command):
     """From start-up (PyTorch still loading) to past the end of a run (about 2-3 s here, shutdown
@@ -440,8 +435,10 @@ def interrupted(command: str, folder: Path, moment: float) -> str | None:
     feed = (folder / "in.nut").open("rb") if command == "stc-ffmpeg" else subprocess.DEVNULL
     process = subprocess.Popen(INTERRUPTED[command], cwd=folder, stdin=feed, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
-    time.sleep(moment)
-    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=moment)  # a run that ends first frees its place in the pool
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     stderr = stderr.decode()
     code = process.returncode

@@ -26,6 +26,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"  # nothing listens there once the socket is closed
 
 
+@pytest.mark.slow
 def test_demo_offline_falls_back_to_the_bundled_models_and_shows_them_improving(tmp_path):
     env = {**os.environ, "STC_WEIGHTS_MIRROR": closed_port_url(), "STC_WEIGHTS_DIR": str(tmp_path / "cache")}
     result = subprocess.run([sys.executable, "-m", "vs_stc.cli", "demo", "-o", str(tmp_path / "out"), "--json",

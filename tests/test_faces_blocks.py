@@ -32,6 +32,7 @@ def render(restorer: FaceStreamRestorer, first: int = 0, stop: int = len(CLIP), 
     return [frame.rgb for frame in restorer(rgb_pictures(CLIP[first:stop]), first=first, wanted=wanted)]
 
 
+@pytest.mark.slow
 def test_blocks_and_chunks_give_the_frames_of_one_pass(restorer):
     one_pass = render(restorer(len(CLIP)))
     assert sum(not np.array_equal(out, source) for out, source in zip(one_pass, CLIP)) >= len(CLIP) - 2

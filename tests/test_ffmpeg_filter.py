@@ -220,6 +220,7 @@ def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
     assert 0 < written == len(video_out)
 
 
+@pytest.mark.slow
 def test_ctrl_c_after_the_input_was_all_read_still_ends_in_130(workdir):
     """Face mode restores in blocks of 48 frames: by the time the first block comes out, the whole
     96-frame input has been read, and the second block is still being restored."""

@@ -112,6 +112,7 @@ def test_group_moments_in_one_call_equal_those_group_by_group(dtype):
         torch.testing.assert_close(a, b, **tolerance)
 
 
+@pytest.mark.slow
 def test_the_gpu_smoke_command_passes_on_the_cpu():
     """benchmarks/gpu_smoke.py is what a person with a card runs first; here it runs its CPU form."""
     result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_smoke.py"), "--quick"],

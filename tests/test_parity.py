@@ -58,6 +58,7 @@ def assert_close(ours: torch.Tensor, reference: np.ndarray, tolerance: float, wh
     assert error < tolerance, f"{what}: max abs difference {error:.2e}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["bfvr", "deflicker"])
 def test_forward_matches_golden_output(name, parity_forward):
     reference = golden(name)

@@ -72,6 +72,7 @@ def vapoursynth(source: list[list[np.ndarray]], mode: str, threads: int | None) 
         core.num_threads = old
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", list(MODES))
 def test_batch_pipe_and_vapoursynth_give_the_same_samples(mode, tmp_path):
     source = write(clip(mode), tmp_path / "clip.mkv")

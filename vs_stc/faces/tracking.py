@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .retinaface_decode import box_iou
 from .types import Face
@@ -159,6 +158,8 @@ def _match(tracks: list[_Growing], faces: list[Face], frame: int) -> dict[int, _
         overlap = box_iou(box[None], boxes)[0]
         plausible = (distance < MATCH_DISTANCE) | (overlap > MATCH_IOU)
         cost[i, plausible] = distance[plausible] + (1 - overlap[plausible])
+    from scipy.optimize import linear_sum_assignment  # 0.6 s to import: not before a face is tracked
+
     finite = np.where(np.isfinite(cost), cost, 1e9)
     rows, cols = linear_sum_assignment(finite)
     return {int(c): tracks[r] for r, c in zip(rows, cols) if np.isfinite(cost[r, c])}
