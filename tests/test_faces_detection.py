@@ -28,7 +28,7 @@ from vs_stc.errors import DownloadError, OptionError
 from vs_stc.faces import ENTRY_POINT_GROUP, Face, choose_detector, describe, detect_frames, load_detector, new_registry
 from vs_stc.faces import facexlib_detector
 from vs_stc.faces.facexlib_detector import FacexlibRetinaFace, WeightsFile, fetch
-from vs_stc.faces.retinaface_decode import priors
+from vs_stc.faces.retinaface_decode import BGR_MEAN, network_input, priors
 from vs_stc.faces.retinaface_onnx import OnnxRetinaFace
 
 
@@ -266,3 +266,11 @@ def test_bundled_onnx_model_is_checked(tmp_path):
     damaged.write_bytes(b"\x08\x06" + os.urandom(100))
     with pytest.raises(CheckpointError, match="reinstall"):
         OnnxRetinaFace(damaged).session
+
+
+def test_the_network_input_is_bgr_channels_first_with_the_mean_removed():
+    images = np.random.default_rng(5).integers(0, 256, (2, 7, 9, 3), dtype=np.uint8)
+    expected = (images[..., ::-1].astype(np.float32) - BGR_MEAN).transpose(0, 3, 1, 2)
+    produced = network_input(images)
+    assert produced.dtype == np.float32 and produced.flags.c_contiguous
+    np.testing.assert_array_equal(produced, expected)
