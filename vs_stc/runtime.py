@@ -3,8 +3,9 @@
 ``with vs_stc.runtime(): ...`` (the command lines' ``main`` run in one): the device worker threads
 the engine starts end, PyTorch's thread count, which the engine sets from the cores this process
 may use, is what it was before, and glibc's mmap threshold, which the engine fixes while it runs
-a large network on the CPU, is the one a process starts with (glibc cannot report the previous one, nor turn
-its adaptive rise back on: models/heap.py). Importing vs_stc changes nothing in the process.
+a large network on the CPU, is the one a process starts with (glibc cannot report the previous
+one, nor turn its adaptive rise back on: models/heap.py). Importing vs_stc changes nothing in the
+process.
 """
 
 from __future__ import annotations
