@@ -8,8 +8,8 @@ frames outside it: analyse ``block_margin(...)`` extra frames on each side (stop
 which nothing crosses) and use only the middle.
 
 Which faces are restored:
-- every track that is a face (plausibility.py: scored ``face_score`` or more in the frame and in a
-  second look, landmarks laid out like a face's, in most of its detections);
+- every track that is a face (plausibility.py: scored ``face_score`` or more in the frame and in two
+  second looks, landmarks laid out like a face's, in most of its detections);
 - of those, every face whose aligned crop measures at least ``min_face`` frame pixels (default 64:
   the crop of a 512 model would enlarge it more than 8x, with too little detail to restore, and
   the result pasted back at that size would barely show; such faces are left alone and counted,

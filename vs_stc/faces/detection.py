@@ -174,7 +174,7 @@ def detect_frames(detector: Detector, frames: Iterable[np.ndarray], *, peak: flo
                   ) -> Iterator[list[Face]]:
     """The faces of each frame, in frame coordinates, in order. Reads frames one at a time and
     keeps only small detection images (``batch`` of them), so a long 4K block costs little memory.
-    ``confirm``: score each face the lower of its score and its second look's
+    ``confirm``: score each face the lowest of its score and its second looks'
     (``plausibility.confirmed``), as face mode does; else as the detector reports them."""
     pending: list[np.ndarray] = []
     factor = 1.0

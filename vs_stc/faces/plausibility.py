@@ -3,10 +3,11 @@ RetinaFace-MobileNet scores an upside-down cat photo 0.99, the moon's craters 0.
 headlight 0.89 when they are enlarged (benchmarks/not_faces.py measures it on scikit-image's
 pictures). Restoring those paints a face into them. A detection counts as a face when:
 
-- the detector is sure of it twice: in the frame, and when it looks again at the face alone, cut
-  out upright and centred at one fixed size (``confirmed``). What fools a detector at one scale and
-  in one context rarely fools it in that crop, while a real face, even a blurred one, is found
-  again there. A face's score becomes the lower of the two, and must reach ``face_score``;
+- the detector is sure of it three times: in the frame, and when it looks again at the face alone,
+  cut out upright at one fixed size with the face at two scales (``confirmed``). What fools a
+  detector at one scale and in one context rarely fools it in both crops (a headlight that passes
+  the first crop fails the second), while a real face, even a blurred one, is found again there.
+  A face's score becomes the lowest of the three, and must reach ``face_score``;
 - its five landmarks are laid out like a face's (``plausible_landmarks``), judged in the face's
   own frame (x along the eye line, y across it), so that a tilted, lying or upside-down head
   passes: the mouth below the eyes, the nose between the eyes and the mouth, the mouth corners
@@ -28,16 +29,18 @@ from .tracking import Track, face_size
 from .types import Detector, Face
 
 FACE_SCORE = 0.8
-"""The lowest score, in the frame and in the second look, of a detection taken for a face: the
-shipped detectors' own threshold. Measured (benchmarks/not_faces.py, docs/faces.md): 1 false face
-left in 1568 face-free pictures (54 without the filter), no face of the fixtures missed. At 0.9 no
-false face is left, but the heavily compressed "carphone" face passes in 78% of its frames (94% at
-0.8): near the majority its track needs, so worse footage would lose whole faces. 0 turns the
-filter off: every detection is taken for a face."""
+"""The lowest score, in the frame and in both second looks, of a detection taken for a face: the
+shipped detectors' own threshold. Measured (benchmarks/not_faces.py, docs/faces.md): no false face
+left in 1568 face-free pictures (54 without the filter) from 0.5 up, no face of the fixtures
+missed. Higher thresholds cost degraded faces: the heavily compressed "carphone" face passes in 90%
+of its frames at 0.8, 71% at 0.9 (near the majority its track needs, so worse footage would lose
+whole faces) and 30% at 0.95. 0 turns the filter off: every detection is taken for a face."""
 
-LOOK_SIZE = 256  # pixels: the second look's crop; its face box is about 90 pixels
-LOOK_ZOOM = 0.6  # the face at 0.6 of FFHQ's crop layout: the detector needs some head and background
-LOOK_REACH = 0.75  # eye distances: how far the second look's face may lie from where the first put it
+LOOK_SIZE = 256  # pixels: the second looks' crops; the face box is about 90 and 120 pixels in them
+# The face at 0.6 and 0.8 of FFHQ's crop layout (the detector needs some head and background):
+# real faces are found again at both, face-like things seldom are (benchmarks/not_faces.py).
+LOOK_ZOOMS = (0.6, 0.8)
+LOOK_REACH = 0.75  # eye distances: how far a second look's face may lie from where the first put it
 
 # The landmark layout of a face, in eye distances from the eyes' midpoint, y towards the mouth.
 # Frontal faces: mouth 0.8-1.3 below the eyes, nose 0.3-0.8 of the way there, mouth corners 0.6-1.1
@@ -85,22 +88,27 @@ def is_face(track: Track, face_score: float = FACE_SCORE) -> bool:
     return 2 * int(good.sum()) > int(track.observed.sum())
 
 
-def look_template() -> np.ndarray:
-    """Where the second look puts the five landmarks in its crop."""
+def look_template(zoom: float) -> np.ndarray:
+    """Where a second look at ``zoom`` puts the five landmarks in its crop."""
     centre = (LOOK_SIZE - 1) / 2
-    return (template(LOOK_SIZE) - centre) * LOOK_ZOOM + centre
+    return (template(LOOK_SIZE) - centre) * zoom + centre
 
 
 def confirmed(detector: Detector, image: np.ndarray, faces: Sequence[Face]) -> list[Face]:
-    """``faces``, found in ``image`` (RGB uint8), each scored the lower of its score and the best
-    score of a face the detector finds where it should be in the face's upright crop (0: none)."""
+    """``faces``, found in ``image`` (RGB uint8), each scored the lowest of its score and, for each
+    of ``LOOK_ZOOMS``, the best score of a face the detector finds where it should be in the face's
+    upright crop at that zoom (0: none)."""
     if not faces:
         return []
-    target = look_template()
-    crops = [crop(image, Alignment(similarity(face.landmarks, target), LOOK_SIZE)) for face in faces]
-    reach = LOOK_REACH * np.linalg.norm(target[1] - target[0])
-    result = []
-    for face, found in zip(faces, detector.detect(crops)):
-        again = [f.score for f in found if np.linalg.norm(f.landmarks.mean(0) - target.mean(0)) < reach]
-        result.append(Face(face.box, face.landmarks, min(face.score, max(again, default=0.0))))
-    return result
+    targets = [look_template(zoom) for zoom in LOOK_ZOOMS]
+    crops = [crop(image, Alignment(similarity(face.landmarks, target), LOOK_SIZE))
+             for target in targets for face in faces]
+    found = detector.detect(crops)
+    scores = np.array([face.score for face in faces])
+    for look, target in enumerate(targets):
+        reach = LOOK_REACH * np.linalg.norm(target[1] - target[0])
+        for n in range(len(faces)):
+            again = [f.score for f in found[look * len(faces) + n]
+                     if np.linalg.norm(f.landmarks.mean(0) - target.mean(0)) < reach]
+            scores[n] = min(scores[n], max(again, default=0.0))
+    return [Face(face.box, face.landmarks, float(score)) for face, score in zip(faces, scores)]

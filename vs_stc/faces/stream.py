@@ -200,7 +200,7 @@ def block_length(frame_bytes: int, before: int, after: int) -> int:
 
 def detect_faces(detector: Detector, picture: Picture, min_face: float) -> list[Face]:
     """The faces in ``picture``, detected at the reduced size ``detection_factor`` allows, their
-    scores confirmed by a second look (plausibility.confirmed)."""
+    scores confirmed by second looks (plausibility.confirmed)."""
     factor = detection_factor(picture.size, min_face)
     found = next(detect_frames(detector, [picture.reduced(factor).rgb()], max_side=None, batch=1, confirm=True))
     return [face.scaled(factor) for face in found] if factor > 1 else found
