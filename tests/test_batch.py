@@ -113,6 +113,22 @@ def test_bad_files_fail_alone_and_are_listed(tmp_path, model_args):
     assert sorted(p.name for p in out.iterdir()) == ["good.mp4"]  # nothing half-written left behind
 
 
+def test_a_folder_without_video_fails_and_the_last_line_is_the_error(tmp_path, model_args):
+    """Without --quiet, so the progress bars are drawn: the errors still come last on stderr."""
+    good = make_clip(tmp_path / "good.mp4")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.mp4").write_text("not a video")
+    loud = [argument for argument in model_args if argument != "--quiet"]
+    result = stc("restore", str(good), str(tmp_path / "empty"), str(tmp_path / "notes.mp4"),
+                 "-o", str(tmp_path / "out"), *loud)
+    assert result.returncode == 1
+    assert f"FAILED  {tmp_path / 'empty'}: no video files in this folder" in result.stdout
+    assert "1 of 3 files restored" in result.stdout
+    assert "all files: 100%" in result.stderr  # the bars were drawn ...
+    last = result.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    assert last.startswith(f"stc: error: {tmp_path / 'notes.mp4'}: unreadable"), last  # ... and the error is last
+
+
 def test_a_write_failure_leaves_no_file_under_the_final_name(tmp_path, model_args):
     clip = make_clip(tmp_path / "a.mp4")
 

@@ -218,6 +218,18 @@ def test_an_unwritable_still_is_named_and_does_not_fail_the_render(work):
     assert (work / "out.mkv").exists()
 
 
+def test_an_unwritable_output_is_named_and_the_input_kept(work, monkeypatch, capsys):
+    from vs_stc.cli import main
+
+    output = "/proc/stc-out.mkv"  # a folder no one may create files in, root included
+    before = digests(work)
+    monkeypatch.chdir(work)
+    assert main(["restore", "in.mkv", "-o", output, *MODEL]) == 1
+    failed = [line for line in capsys.readouterr().out.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and "in.mkv" in failed[0] and output in failed[0], failed
+    assert ".partial" not in failed[0] and digests(work) == before
+
+
 # Stream properties ------------------------------------------------------------------------------
 
 def test_batch_keeps_sample_aspect_ratio_and_colour_tags(work):

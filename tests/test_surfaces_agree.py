@@ -1,7 +1,8 @@
 """The surfaces agree: one YUV 4:2:0 8-bit clip tagged BT.709, rendered by the batch render (a
 lossless codec), the pipe (told the matrix, which NUT cannot carry) and VapourSynth at 1 thread and
-at its default thread count, gives the same frames, sample for sample: face mode on a clip with two
-faces, and aligned mode on a clip of face crops."""
+at its default thread count (the file read through BestSource, as a user's script reads it), gives
+the same frames, sample for sample: face mode on a clip with two faces, and aligned mode on a clip
+of face crops. Gray clips too."""
 
 from __future__ import annotations
 
@@ -49,25 +50,17 @@ def planes(path: Path) -> list[list[np.ndarray]]:
                 for frame in container.decode(video=0)]
 
 
-def vapoursynth(source: list[list[np.ndarray]], mode: str, threads: int | None) -> list[list[np.ndarray]]:
+def vapoursynth(source: Path, mode: str, threads: int | None) -> list[list[np.ndarray]]:
+    """``source`` read through BestSource, as a user's script reads it (cachemode 0: no index file
+    written), restored by ``core.stc.Restore``, its planes."""
     core = vs.core
-    height, width = source[0][0].shape
-    blank = core.std.BlankClip(format=vs.YUV420P8, width=width, height=height, length=len(source))
-
-    def fill(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
-        out = f.copy()
-        for p in range(3):
-            np.asarray(out[p])[:] = source[n][p]
-        out.props["_Matrix"], out.props["_Range"] = 1, vs.RANGE_LIMITED
-        return out
-
     old = core.num_threads
     if threads:
         core.num_threads = threads
     try:
-        restored = core.stc.Restore(core.std.ModifyFrame(blank, blank, fill), model="tiny-bfvr", window=4, overlap=2,
-                                    faces="auto" if mode == "faces" else "aligned")
-        return [[np.array(frame[p]) for p in range(3)] for frame in restored.frames()]
+        restored = core.stc.Restore(core.bs.VideoSource(str(source), cachemode=0), model="tiny-bfvr", window=4,
+                                    overlap=2, faces="auto" if mode == "faces" else "aligned")
+        return [[np.array(frame[p]) for p in range(restored.format.num_planes)] for frame in restored.frames()]
     finally:
         core.num_threads = old
 
@@ -85,8 +78,8 @@ def test_batch_pipe_and_vapoursynth_give_the_same_samples(mode, tmp_path):
     (tmp_path / "pipe.nut").write_bytes(result.stdout)
     rendered["pipe"] = planes(tmp_path / "pipe.nut")
     source_planes = planes(source)
-    rendered["vapoursynth, 1 thread"] = vapoursynth(source_planes, mode, 1)
-    rendered["vapoursynth, default threads"] = vapoursynth(source_planes, mode, None)
+    rendered["vapoursynth, 1 thread"] = vapoursynth(source, mode, 1)
+    rendered["vapoursynth, default threads"] = vapoursynth(source, mode, None)
     batch = rendered.pop("batch")
     assert len(batch) == len(source_planes)
     assert any(not np.array_equal(a[0], b[0]) for a, b in zip(batch, source_planes))  # it restored something
@@ -96,24 +89,10 @@ def test_batch_pipe_and_vapoursynth_give_the_same_samples(mode, tmp_path):
             assert all(np.array_equal(a, b) for a, b in zip(got, want)), f"{surface}, frame {n}"
 
 
-def gray_vapoursynth(frames: np.ndarray, mode: str) -> list[np.ndarray]:
-    core = vs.core
-    blank = core.std.BlankClip(format=vs.GRAY8, width=frames.shape[2], height=frames.shape[1], length=len(frames))
-
-    def fill(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
-        out = f.copy()
-        np.asarray(out[0])[:] = frames[n]
-        return out
-
-    restored = core.stc.Restore(core.std.ModifyFrame(blank, blank, fill), model="tiny-bfvr", window=4, overlap=2,
-                                faces="auto" if mode == "faces" else "aligned")
-    return [np.array(frame[0]) for frame in restored.frames()]
-
-
 @pytest.mark.parametrize("mode", list(MODES))
-def test_gray_clips_are_restored_alike_by_the_batch_render_and_vapoursynth(mode, tmp_path):
+def test_gray_clips_are_restored_alike_by_every_surface(mode, tmp_path):
     """One policy for gray on every surface (VapourSynth refused it before): restored through RGB,
-    written back as gray, sample for sample the same."""
+    written back as gray, sample for sample the same by the batch render, the pipe and VapourSynth."""
     gray = clip(mode).mean(axis=3).round().astype(np.uint8)
     source = tmp_path / "gray.mkv"
     with av.open(str(source), "w") as container:
@@ -125,7 +104,19 @@ def test_gray_clips_are_restored_alike_by_the_batch_render_and_vapoursynth(mode,
     assert stc(["restore", str(source), "-o", str(tmp_path / "batch.mkv"), "--codec", "ffv1", "--quiet",
                 *MODES[mode], *COMMON]) == 0
     batch = [frame[0] for frame in planes(tmp_path / "batch.mkv")]
-    ours = gray_vapoursynth(gray, mode)
-    assert len(batch) == len(ours) == len(gray)
-    assert all(np.array_equal(a, b) for a, b in zip(batch, ours))
+    ours = [frame[0] for frame in vapoursynth(source, mode, None)]
+    nut = tmp_path / "gray.nut"
+    with av.open(str(source)) as reader, av.open(str(nut), "w", format="nut") as writer:
+        stream = writer.add_stream("rawvideo", rate=25)
+        stream.width, stream.height, stream.pix_fmt = gray.shape[2], gray.shape[1], "gray"
+        for frame in reader.decode(video=0):
+            writer.mux(stream.encode(frame))
+        writer.mux(stream.encode(None))
+    result = stc_ffmpeg(["restore", "--quiet", *MODES[mode], *COMMON], nut.read_bytes())
+    assert result.returncode == 0, result.stderr.decode()
+    (tmp_path / "pipe.nut").write_bytes(result.stdout)
+    piped = [frame[0] for frame in planes(tmp_path / "pipe.nut")]
+    assert len(batch) == len(ours) == len(piped) == len(gray)
+    assert all(np.array_equal(a, b) for a, b in zip(batch, ours)), "vapoursynth"
+    assert all(np.array_equal(a, b) for a, b in zip(batch, piped)), "pipe"
     assert sum(not np.array_equal(a, g) for a, g in zip(ours, gray)) >= len(gray) // 2  # restored, not passed

@@ -3,11 +3,14 @@ everything else bit-identical; random access, any order and thread count give th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import vapoursynth as vs
 
 from face_clips import HEIGHT, LENGTH, WIDTH, face_clip
+from vs_stc.evaluation.video_io import write_video
 
 ARGS = dict(model="tiny-bfvr", window=4, overlap=2, faces="auto")
 
@@ -17,20 +20,24 @@ def tiny_model(bundled_bfvr) -> str:
     return bundled_bfvr
 
 
-def fixture_clip() -> vs.VideoNode:
-    """The face fixture (480 x 270, 36 frames, cuts at 24 and 34) as an RGB24 clip, cuts marked."""
-    frames = face_clip().frames
-    core = vs.core
-    blank = core.std.BlankClip(format=vs.RGB24, width=WIDTH, height=HEIGHT, length=LENGTH)
+@pytest.fixture(scope="module")
+def fixture_file(tmp_path_factory) -> Path:
+    """The face fixture (480 x 270, 36 frames, cuts at 24 and 34) in a lossless RGB file."""
+    path = tmp_path_factory.mktemp("vs-faces") / "clip.mkv"
+    write_video(face_clip().frames, path)
+    return path
 
-    def fill(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+
+def fixture_clip(path: Path) -> vs.VideoNode:
+    """``path`` read through BestSource, as a user's script reads it (cachemode 0: no index file
+    written), its cuts marked the way a scene-change plugin marks them."""
+    def mark(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         out = f.copy()
-        for p in range(3):
-            np.asarray(out[p])[:] = frames[n][..., p]
         out.props["_SceneChangePrev"] = int(n in face_clip().cuts)
         return out
 
-    return core.std.ModifyFrame(blank, blank, fill)
+    source = vs.core.bs.VideoSource(str(path), cachemode=0)
+    return vs.core.std.ModifyFrame(source, source, mark)
 
 
 def planes(frame: vs.VideoFrame) -> list[np.ndarray]:
@@ -50,13 +57,13 @@ def far_from_faces(n: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def sequential(tiny_model) -> list[vs.VideoFrame]:
+def sequential(tiny_model, fixture_file) -> list[vs.VideoFrame]:
     """Every frame of the RGB clip, in order, one thread."""
     core = vs.core
     old = core.num_threads
     core.num_threads = 1
     try:
-        return list(core.stc.Restore(fixture_clip(), **ARGS).frames())
+        return list(core.stc.Restore(fixture_clip(fixture_file), **ARGS).frames())
     finally:
         core.num_threads = old
 
@@ -81,12 +88,12 @@ def test_faces_are_restored_and_everything_else_is_the_input(sequential):
     assert props["_SceneChangePrev"] == 0
 
 
-def test_reverse_order_and_two_threads_give_the_same_frames(sequential):
+def test_reverse_order_and_two_threads_give_the_same_frames(sequential, fixture_file):
     core = vs.core
     old = core.num_threads
     core.num_threads = 2
     try:
-        clip = core.stc.Restore(fixture_clip(), **ARGS)
+        clip = core.stc.Restore(fixture_clip(fixture_file), **ARGS)
         futures = [(n, clip.get_frame_async(n)) for n in reversed(range(LENGTH))]
         for n, future in futures:
             frame = future.result()
@@ -96,9 +103,9 @@ def test_reverse_order_and_two_threads_give_the_same_frames(sequential):
         core.num_threads = old
 
 
-def test_yuv_keeps_its_samples_outside_the_faces(tiny_model):
+def test_yuv_keeps_its_samples_outside_the_faces(tiny_model, fixture_file):
     core = vs.core
-    source = core.resize.Bicubic(fixture_clip(), format=vs.YUV420P8, matrix_s="709")
+    source = core.resize.Bicubic(fixture_clip(fixture_file), format=vs.YUV420P8, matrix_s="709")
     out = core.stc.Restore(source, **ARGS)
     assert (out.format.id, out.num_frames) == (vs.YUV420P8, LENGTH)
     for n in (0, 10, 30, 35):
@@ -139,7 +146,7 @@ def test_building_on_a_long_clip_renders_nothing_and_a_frame_reads_only_its_bloc
 
 
 @pytest.mark.slow  # 19 s; faces/restoring.py, which the blocks share, is checked by test_faces_blocks.py
-def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequential):
+def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequential, fixture_file):
     """Blocks of 8 (the fixture is one block of the real size): no seam, whatever the order."""
     from vs_stc.options import resolve
     from vs_stc.vapoursynth_plugin import faces_node
@@ -148,7 +155,7 @@ def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequ
     core = vs.core
     options = resolve("restore", **ARGS)
     network = _network(options.network)
-    source = fixture_clip()  # blocks of 8: frames 0-7 and 8-15 are the ones asked for
+    source = fixture_clip(fixture_file)  # blocks of 8: frames 0-7 and 8-15 are the ones asked for
     wanted = range(6, 10)
     old = core.num_threads
     try:
@@ -166,12 +173,12 @@ def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequ
         core.num_threads = old
 
 
-def test_each_frame_is_detected_once_whatever_the_blocks_and_threads(tiny_model, monkeypatch):
+def test_each_frame_is_detected_once_whatever_the_blocks_and_threads(tiny_model, monkeypatch, fixture_file):
     from vs_stc.vapoursynth_plugin import faces_node
 
     detected: list[int] = []
     detect = faces_node.detect_faces
     monkeypatch.setattr(faces_node, "detect_faces", lambda *args: detected.append(1) or detect(*args))
-    clip = vs.core.stc.Restore(fixture_clip(), **ARGS)
+    clip = vs.core.stc.Restore(fixture_clip(fixture_file), **ARGS)
     list(clip.frames())
     assert len(detected) == LENGTH

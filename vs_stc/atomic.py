@@ -42,5 +42,7 @@ def _create_unique(target: Path, suffix: str) -> Path:
             os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
             continue
+        except OSError as error:  # name what the user asked for, not our hidden temporary name
+            raise OSError(error.errno, error.strerror, str(target)) from error
         return candidate
     raise FileExistsError(f"no unused temporary name beside {target} after {_ATTEMPTS} tries")
