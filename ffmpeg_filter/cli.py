@@ -17,8 +17,9 @@ import signal
 import sys
 import threading
 import time
+from contextlib import redirect_stderr
 from fractions import Fraction
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import av
 
@@ -110,9 +111,16 @@ def install_stop_request() -> threading.Event:
 LOSSLESS_CODECS = {"rawvideo", "ffv1", "ffvhuff", "huffyuv", "utvideo", "magicyuv", "png", "qtrle", "v210", "r210"}
 
 
-def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
-    """The command line; ``stdin``/``stdout``: the streams to read and write (default: the process's;
-    callers in process, tests among them, give their own)."""
+def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    """The command line; ``stdin``/``stdout``: the streams to read and write, ``stderr``: where its
+    reports and progress go (default: the process's; callers in process, tests among them, give
+    their own)."""
+    with redirect_stderr(stderr or sys.stderr):
+        return _main(argv, stdin, stdout)
+
+
+def _main(argv: list[str] | None, stdin: BinaryIO | None, stdout: BinaryIO | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error argparse has reported: a code, for callers in process too

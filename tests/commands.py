@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 
@@ -20,8 +19,7 @@ def stc(*args: str, cwd: Path | str | None = None) -> subprocess.CompletedProces
     try:
         if cwd is not None:
             os.chdir(cwd)
-        with redirect_stdout(out), redirect_stderr(err):
-            code = main(list(args))
+        code = main(list(args), stdout=out, stderr=err)
     finally:
         os.chdir(previous)
     return subprocess.CompletedProcess(["stc", *args], code, out.getvalue(), err.getvalue())
@@ -47,6 +45,5 @@ def stc_ffmpeg(args: list[str], stdin: bytes) -> subprocess.CompletedProcess:
     from ffmpeg_filter.cli import main
 
     out, err = _Pipe(), io.StringIO()
-    with redirect_stderr(err):
-        code = main(list(args), stdin=io.BytesIO(stdin), stdout=out)
+    code = main(list(args), stdin=io.BytesIO(stdin), stdout=out, stderr=err)
     return subprocess.CompletedProcess(["stc-ffmpeg", *args], code, b"".join(out.chunks), err.getvalue().encode())

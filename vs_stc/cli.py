@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import TextIO
 
 from . import weights
 from .errors import EXIT_USAGE, DownloadError, OptionError, STCError
@@ -298,7 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """The command line; ``stdout``/``stderr``: where its reports and progress go (default: the
+    process's; callers in process, tests among them, give their own)."""
+    with redirect_stdout(stdout or sys.stdout), redirect_stderr(stderr or sys.stderr):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error argparse has reported: a code, for callers in process too
