@@ -4,17 +4,22 @@ answers cut short on request): the real download code is tested against it on 12
 from __future__ import annotations
 
 import http.server
+import time
 
 
 class CheckpointServer(http.server.ThreadingHTTPServer):
     """Serves ``files`` (name -> bytes) with HTTP range support. ``cut_after`` makes the next
-    response for a name stop after that many bytes while promising the whole file."""
+    response for a name stop after that many bytes while promising the whole file; ``slow``: seconds
+    each answer pauses halfway through its body (so that downloads overlap). ``requests`` counts
+    the GET requests per name."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files: dict[str, bytes] = {}
         self.cut_after: dict[str, int] = {}
         self.range_requests: list[str] = []
+        self.requests: dict[str, int] = {}
+        self.slow = 0.0
 
     @property
     def url(self) -> str:
@@ -29,6 +34,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         name = self.path.lstrip("/")
+        self.server.requests[name] = self.server.requests.get(name, 0) + 1
         body = self.server.files.get(name)
         if body is None:
             self.send_error(404, "Not Found")
@@ -54,4 +60,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)  # the peer sees the transfer end early
             return
-        self.wfile.write(payload)
+        half = len(payload) // 2
+        self.wfile.write(payload[:half])
+        self.wfile.flush()
+        time.sleep(self.server.slow)
+        self.wfile.write(payload[half:])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest import mock
 
@@ -72,6 +73,18 @@ def test_interrupted_download_leaves_no_file_and_resumes(mirror, tiny_file):
     path = weights.ensure_downloaded(SPEC, progress=False)
     assert mirror.range_requests == ["bytes=1000-"]
     assert path.read_bytes() == tiny_file
+
+
+def test_two_downloads_of_one_file_at_once_fetch_it_once(mirror, tiny_file):
+    """Two callers at once (two workers of a render): one fetches, the other waits and takes its
+    file; the shared .part file is never written by both."""
+    mirror.files["ckpt-tiny.pth"] = tiny_file
+    mirror.slow = 0.5
+    with ThreadPoolExecutor(2) as pool:
+        paths = list(pool.map(lambda _: weights.ensure_downloaded(SPEC, progress=False), range(2)))
+    assert paths[0] == paths[1] and paths[0].read_bytes() == tiny_file
+    assert mirror.requests == {"ckpt-tiny.pth": 1}
+    assert weights.verify(paths[0]).size == len(tiny_file)
 
 
 def test_html_error_page_is_refused(mirror):

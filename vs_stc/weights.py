@@ -4,6 +4,7 @@ progress bar) and checksum records."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -206,15 +207,23 @@ def ensure_downloaded(spec: CheckpointSpec, *, progress: bool = True) -> Path:
 
 def download(url: str, target: Path, *, progress: bool = True) -> FileRecord:
     """Downloads ``url`` to ``target`` atomically. An interrupted download leaves ``target.part``,
-    which the next call resumes with an HTTP range request. Records size and SHA-256."""
+    which the next call resumes with an HTTP range request. Records size and SHA-256.
+
+    One process at a time fetches a target (a lock file beside it): the ``.part`` file is shared on
+    purpose, so that a download can resume, and two writers appending to it would corrupt it. A
+    caller that waited for another's download takes that file instead of fetching it again."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    _fetch_resuming(url, partial, progress=progress)
-    _check_not_html(partial, url)
-    record = FileRecord.of(partial)
-    os.replace(partial, target)
-    write_record(target, record)
-    return record
+    with open(target.with_name(target.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if target.exists() and (record := read_record(target)) is not None:
+            return record
+        _fetch_resuming(url, partial, progress=progress)
+        _check_not_html(partial, url)
+        record = FileRecord.of(partial)
+        os.replace(partial, target)
+        write_record(target, record)
+        return record
 
 
 def _fetch_resuming(url: str, partial: Path, *, progress: bool) -> None:
