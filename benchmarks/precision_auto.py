@@ -22,7 +22,7 @@ from vs_stc.loading import load_model
 from vs_stc.metrics import psnr
 from vs_stc.models import BFVR, STCNet
 from vs_stc.models.deterministic import deterministic_network
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 
 def run(network: STCNet, clip: torch.Tensor, window: int) -> tuple[float, torch.Tensor, torch.Tensor]:

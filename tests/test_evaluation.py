@@ -12,8 +12,8 @@ from skimage.metrics import structural_similarity
 
 from commands import stc
 from vs_stc import metrics
-from vs_stc.evaluation.degrade import degrade
-from vs_stc.evaluation.video_io import read_video, write_video
+from vs_stc.media.degrade import degrade
+from vs_stc.media.video_io import read_video, write_video
 
 RNG = np.random.default_rng(0)
 
@@ -99,7 +99,7 @@ def test_whole_clip_psnr_is_not_lifted_by_untouched_frames():
 
 
 def test_held_out_faces_are_clean_clips_of_the_requested_shape():
-    from vs_stc.evaluation.held_out import held_out_clips
+    from vs_stc.media.held_out import held_out_clips
 
     clips = held_out_clips(2, 6, 64)
     assert "hopper" in clips

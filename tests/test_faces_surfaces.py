@@ -15,7 +15,7 @@ import pytest
 
 from commands import stc, stc_ffmpeg
 from face_clips import CUTS, face_clip
-from vs_stc.evaluation.video_io import write_video
+from vs_stc.media.video_io import write_video
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")

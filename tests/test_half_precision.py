@@ -18,7 +18,7 @@ from vs_stc.loading import load_model
 from vs_stc.metrics import psnr
 from vs_stc.models import heap, temporal_chunks
 from vs_stc.models.deterministic import deterministic_network
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 from conftest import REPO, TINY
 

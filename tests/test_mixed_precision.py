@@ -11,12 +11,12 @@ import torch
 
 from vs_stc.engine import EngineOptions, SampleFormat, WindowRunner, device, stream
 from vs_stc.errors import STCError
-from vs_stc.evaluation.degrade import degrade
+from vs_stc.media.degrade import degrade
 from vs_stc.loading import load_model, resolve_dtype, resolve_precision
 from vs_stc.metrics import psnr
 from vs_stc.models.mixed_precision import precision_of
 from vs_stc.options import resolve
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 INDEX_FLOOR = 0.999  # identical code indices against fp32, bundled models (issue 27)
 PSNR_FLOOR = 40.0  # dB, 8-bit output against fp32's

@@ -22,13 +22,13 @@ import pytest
 import torch
 
 from vs_stc.errors import CheckpointError, OptionError
-from vs_stc.evaluation.degrade import degrade
+from vs_stc.media.degrade import degrade
 from vs_stc.graphs import cached_graph_path, graph_for
 from vs_stc.loading import load_model
 from vs_stc.metrics import psnr
 from vs_stc.models.export import GraphInfo
 from vs_stc.options import resolve
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 from commands import stc
 from media import write_yuv420

@@ -24,8 +24,8 @@ from vs_stc.loading import load_model
 from vs_stc.models import heap
 from vs_stc.models.config import BFVR
 from vs_stc.models.network import STCNet
-from vs_stc.evaluation.video_io import write_video
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.video_io import write_video
+from vs_stc.media.portraits import held_out_clip
 
 
 def process_state() -> tuple:

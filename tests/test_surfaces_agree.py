@@ -17,7 +17,7 @@ import vapoursynth as vs
 from commands import stc_ffmpeg
 from face_clips import face_clip
 from vs_stc.cli import main as stc
-from vs_stc.video_portraits import held_out_clip
+from vs_stc.media.portraits import held_out_clip
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (setup.sh installs it)")

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import vs_stc
-from vs_stc.evaluation.video_io import write_video
+from vs_stc.media.video_io import write_video
 from vs_stc.training.config import TrainConfig
 from vs_stc.training.loop import train
 
@@ -139,7 +139,7 @@ def test_dead_leaves_scenes_are_seeded_and_have_edges_at_many_scales():
 
 
 def test_portrait_clips_keep_the_held_out_identity_apart(tmp_path):
-    from vs_stc.evaluation.video_io import read_video
+    from vs_stc.media.video_io import read_video
     from vs_stc.training.portraits import write_dataset
 
     paths = write_dataset(tmp_path, clips=1, scenes=2, frames=6, size=32)

@@ -10,7 +10,7 @@ import pytest
 import vapoursynth as vs
 
 from face_clips import HEIGHT, LENGTH, WIDTH, face_clip
-from vs_stc.evaluation.video_io import write_video
+from vs_stc.media.video_io import write_video
 
 ARGS = dict(model="tiny-bfvr", window=4, overlap=2, faces="auto")
 

@@ -138,8 +138,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _degrade(args: argparse.Namespace) -> int:
-    from .evaluation.degrade import degrade
-    from .evaluation.video_io import WRITABLE_EXTENSIONS, read_video, write_video
+    from .media.degrade import degrade
+    from .media.video_io import WRITABLE_EXTENSIONS, read_video, write_video
     from .outputs import check_output, written_atomically
 
     if args.output.suffix.lower() not in WRITABLE_EXTENSIONS:

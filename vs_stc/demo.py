@@ -29,13 +29,13 @@ from tqdm import tqdm
 from . import metrics
 from .colour import rgb_pictures
 from .errors import DownloadError
-from .evaluation.degrade import degrade
+from .media.degrade import degrade
 from .evaluation.report import ffmpeg_deflicker
 from .images import side_by_side, write_png
 from .loading import load_model
 from .options import RunOptions, resolve
 from .restorer import StreamRestorer
-from .video_portraits import held_out_clip
+from .media.portraits import held_out_clip
 from .weights import cached_path, ensure_downloaded, spec_for
 
 FULL_FRAME = (240, 320)  # height, width of the face-mode demo

@@ -16,7 +16,7 @@ import numpy as np
 
 from .av_frames import check_pix_fmt
 from .errors import OptionError
-from .video_files import CONTAINER_FORMATS
+from .media.files import CONTAINER_FORMATS
 
 CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
 

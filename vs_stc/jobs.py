@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 
 from .errors import OptionError, STCError
-from .video_files import CONTAINER_FORMATS, KEPT_CONTAINERS, VIDEO_EXTENSIONS
+from .media.files import CONTAINER_FORMATS, KEPT_CONTAINERS, VIDEO_EXTENSIONS
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,2 @@
-"""Evaluation: synthetic degradations (``stc degrade``) and metric reports (``stc eval``)."""
+"""Evaluation: metric reports (``stc eval``). The degradations of ``stc degrade`` and the held-out
+clips are media helpers (``vs_stc.media``)."""

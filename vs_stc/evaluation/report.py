@@ -20,9 +20,9 @@ from .. import metrics
 from ..colour import rgb_pictures
 from ..engine.planning import plan
 from ..errors import InputError
+from ..media.video_io import read_video, write_video
 from ..options import RunOptions
 from ..restorer import restorer_for
-from .video_io import read_video, write_video
 
 METRICS = ("psnr", "ssim", "warp_error", "flicker_index", "seam_score")
 Processor = Callable[[np.ndarray, int, int], np.ndarray]  # (clip, window, overlap) -> clip

@@ -14,9 +14,9 @@ import torch
 
 from ..engine.resizing import resize_frames
 from ..errors import InputError
-from ..evaluation.degrade import degrade
-from ..evaluation.video_io import read_video
-from ..video_files import VIDEO_EXTENSIONS
+from ..media.degrade import degrade
+from ..media.video_io import read_video
+from ..media.files import VIDEO_EXTENSIONS
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 DEGRADATION = {"bfvr": "bfvr", "deflicker": "brightness", "deflicker-pixel": "pixel"}

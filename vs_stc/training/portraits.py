@@ -11,7 +11,7 @@ Sources, all shipped inside packages (nothing is downloaded):
   two portraits alone cannot teach a codebook (training).
 
 Training also gets dead-leaves scenes (``synthetic.dead_leaves``, generated here, so ours), one
-clip per scene. The camera paths and the held-out face come from ``vs_stc.video_portraits``,
+clip per scene. The camera paths and the held-out face come from ``vs_stc.media.portraits``,
 which evaluation shares.
 
     python -m vs_stc.training.portraits OUTPUT_FOLDER [--clips 8] [--scenes 48] [--frames 48] [--size 128]
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.video_io import write_video
-from ..video_portraits import HOPPER_BOX, animate, crop, hopper
+from ..media.video_io import write_video
+from ..media.portraits import HOPPER_BOX, animate, crop, hopper
 from .synthetic import dead_leaves
 
 

