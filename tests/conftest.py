@@ -111,6 +111,24 @@ def bundled(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def mobile_detector():
+    """RetinaFace MobileNet, the detector that ships (its ONNX session), loaded once per session."""
+    from vs_stc.faces import load_detector
+
+    return load_detector("retinaface-mobile")[0]
+
+
+@pytest.fixture(scope="session")
+def fixture_clip_faces(mobile_detector) -> list:
+    """The faces of each frame of the face fixture clip (tests/face_clips.py), scored as face mode
+    scores them (second looks included), detected once per session."""
+    from face_clips import face_clip
+    from vs_stc.faces import detect_frames
+
+    return list(detect_frames(mobile_detector, face_clip().frames, confirm=True))
+
+
+@pytest.fixture(scope="session")
 def bundled_bfvr() -> str:
     return bundled("tiny-bfvr")
 

@@ -9,7 +9,6 @@ import pytest
 
 from face_clips import face_clip
 from vs_stc.colour import rgb_pictures
-from vs_stc.faces import load_detector
 from vs_stc.faces.stream import BLOCK, HELD_BYTES, SHORTEST_BLOCK, FaceStreamRestorer, block_length
 from vs_stc.loading import load_model
 from vs_stc.options import resolve
@@ -19,11 +18,11 @@ CLIP = np.concatenate([face_clip().frames[:SHOT], face_clip().frames[SHOT - 1:SH
 
 
 @pytest.fixture(scope="module")
-def restorer():
+def restorer(mobile_detector):
     def make(block: int) -> FaceStreamRestorer:
         options = resolve("restore", model="tiny-bfvr", faces="auto", detector="retinaface-mobile")
-        detector, reason = load_detector(options.detector, options.device)
-        return FaceStreamRestorer(load_model(options.model), options.engine_options(), detector, reason, block=block)
+        return FaceStreamRestorer(load_model(options.model), options.engine_options(), mobile_detector,
+                                  "retinaface-mobile", block=block)
 
     return make
 

@@ -40,9 +40,9 @@ def empty_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def detections():
-    detector, _ = load_detector("retinaface-mobile")
-    return list(detect_frames(detector, face_clip().frames))
+def detections(mobile_detector):
+    """As the detector reports them (conftest's fixture_clip_faces: as face mode scores them)."""
+    return list(detect_frames(mobile_detector, face_clip().frames))
 
 
 def matches(found: list[Face], truth) -> list[tuple[Face, object, float]]:

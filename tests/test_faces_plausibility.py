@@ -12,7 +12,7 @@ import pytest
 from face_clips import face_clip, portrait
 
 from vs_stc.colour import rgb_pictures
-from vs_stc.faces import analyse_detections, detect_frames, load_detector
+from vs_stc.faces import analyse_detections, detect_frames
 from vs_stc.faces.plausibility import FACE_SCORE, is_face, plausible_landmarks
 from vs_stc.faces.tracking import track_faces
 from vs_stc.faces.types import Face
@@ -24,8 +24,8 @@ data = pytest.importorskip("skimage.data")
 
 
 @pytest.fixture(scope="module")
-def detector():
-    return load_detector("retinaface-mobile")[0]
+def detector(mobile_detector):
+    return mobile_detector
 
 
 def detected(detector, image: np.ndarray, confirm: bool = True) -> list[Face]:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from vs_stc.colour import rgb_pictures
-from vs_stc.faces import analyse_detections, detect_frames, load_detector
+from vs_stc.faces import analyse_detections, detect_frames
 from vs_stc.options import resolve
 from vs_stc.restorer import load_restorer
 
@@ -42,8 +42,8 @@ def carphone() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def detector():
-    return load_detector("auto")[0]
+def detector(mobile_detector):
+    return mobile_detector
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:

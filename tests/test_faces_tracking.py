@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 from face_clips import CUTS, PORTRAITS, face_clip
 
-from vs_stc.faces import (MAX_GAP, Face, analyse, analyse_detections, block_margin, load_detector, track_crops,
-                          track_faces)
+from vs_stc.faces import MAX_GAP, Face, analyse_detections, block_margin, track_crops, track_faces
 from vs_stc.faces.smoothing import reach
 
 
 @pytest.fixture(scope="module")
-def analysis():
-    detector, _ = load_detector("retinaface-mobile")
-    clip = face_clip()
-    return analyse(clip.frames, detector, cuts=clip.cuts)
+def analysis(fixture_clip_faces):
+    return analyse_detections(fixture_clip_faces, cuts=face_clip().cuts)
 
 
 def face_at(centre, size=100.0, score=0.99) -> Face:
