@@ -46,10 +46,13 @@ def test_blocks_and_chunks_give_the_frames_of_one_pass(restorer):
     assert different == [], f"frames {different} differ from one pass"
 
 
-def test_blocks_shorten_for_large_frames_so_the_frames_held_stay_bounded():
-    reach, after = 3, 33
-    assert block_length(1920 * 1080 * 3 // 2, reach, after) == BLOCK
-    four_k = 3840 * 2160 * 3 // 2
-    assert block_length(four_k, reach, after) < BLOCK
-    assert (2 * block_length(four_k, reach, after) + reach + after) * four_k <= HELD_BYTES
-    assert block_length(10**10, reach, after) == SHORTEST_BLOCK
+def test_blocks_are_some_windows_long_and_shorten_for_large_frames():
+    """Short windows make short blocks (little model work straddles their boundaries); frames so
+    large that two blocks and their context outgrow HELD_BYTES make shorter ones."""
+    hd, four_k = 1920 * 1080 * 3 // 2, 3840 * 2160 * 3 // 2
+    window, after = 4, 33  # the bundled models' window and analysis context
+    assert block_length(hd, window, after) == 32
+    assert block_length(hd, 24, after) == BLOCK  # a released model's window: the longest block
+    assert block_length(four_k, window, after) < 32
+    assert (2 * block_length(four_k, window, after) + window - 1 + after) * four_k <= HELD_BYTES
+    assert block_length(10**10, window, after) == SHORTEST_BLOCK

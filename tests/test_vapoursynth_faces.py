@@ -126,7 +126,6 @@ def test_yuv_keeps_its_samples_outside_the_faces(tiny_model, fixture_file):
 
 def test_building_on_a_long_clip_renders_nothing_and_a_frame_reads_only_its_block(tiny_model):
     from vs_stc.faces.restoring import block_context
-    from vs_stc.faces.stream import BLOCK
 
     from vs_test_clips import counted_blank
 
@@ -139,10 +138,12 @@ def test_building_on_a_long_clip_renders_nothing_and_a_frame_reads_only_its_bloc
     assert frame.props["STCFaces"] == 0
     black = core.std.BlankClip(format=vs.RGB24, width=WIDTH, height=HEIGHT).get_frame(0)
     assert np.array_equal(np.asarray(frame[0]), np.asarray(black[0]))
-    first = 5_000 // BLOCK * BLOCK
+    block = frame.props["STCBlock"]
+    assert block == 8 * ARGS["window"]  # as the pipe and batch renders make them (stream.block_length)
+    first = 5_000 // block * block
     before, after = block_context(ARGS["window"], ARGS["overlap"])
     # the block, its context, and the cut detector's two frames before and one after it
-    assert set(requested) <= set(range(first - before - 2, first + BLOCK + after + 1))
+    assert set(requested) <= set(range(first - before - 2, first + block + after + 1))
 
 
 @pytest.mark.slow  # 19 s; faces/restoring.py, which the blocks share, is checked by test_faces_blocks.py
@@ -176,9 +177,25 @@ def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequ
 def test_each_frame_is_detected_once_whatever_the_blocks_and_threads(tiny_model, monkeypatch, fixture_file):
     from vs_stc.vapoursynth_plugin import faces_node
 
+    from vs_stc.options import resolve
+    from vs_stc.vapoursynth_plugin.api import _network
+
     detected: list[int] = []
     detect = faces_node.detect_faces
     monkeypatch.setattr(faces_node, "detect_faces", lambda *args: detected.append(1) or detect(*args))
     clip = vs.core.stc.Restore(fixture_clip(fixture_file), **ARGS)
+    assert clip.get_frame(0).props["STCBlock"] < LENGTH  # several blocks, which share context
     list(clip.frames())
+    assert len(detected) == LENGTH
+    detected.clear()
+    options = resolve("restore", **ARGS)
+    core = vs.core
+    old = core.num_threads
+    try:
+        core.num_threads = 2
+        blocks_of_8 = faces_node.build(fixture_clip(fixture_file), _network(options.network), options, block=8)
+        for future in [blocks_of_8.get_frame_async(n) for n in reversed(range(LENGTH))]:
+            future.result()
+    finally:
+        core.num_threads = old
     assert len(detected) == LENGTH

@@ -38,13 +38,18 @@ from .restoring import block_context, restore_track
 from .tracking import Track
 from .types import Detector, Face
 
-BLOCK = 48
-HELD_BYTES = 1 << 30
+BLOCK = 48  # frames: the longest block
+WINDOWS_PER_BLOCK = 8
+"""A block is at most this many of the model's windows long: the windows that straddle a block's
+boundary run twice, about one window of model work per boundary and track, so 8 windows keep that
+under an eighth, while the frames and crops a block holds shrink with it (the bundled models'
+4-frame windows: 32-frame blocks; 1080p face mode peaked at 1.34 GiB instead of 1.6 with 48)."""
+HELD_BYTES = 768 << 20
 """What the frames face mode holds (two blocks, the window before the first and the context after
-the second) may take, in the frames' own format, before blocks get shorter than ``BLOCK``. With
-the bundled models' window, 1080p YUV 4:2:0 8-bit frames (3 MB) keep 48-frame blocks (0.4 GB
-held) and 4K ones (12 MB) get 25 (1.1 GB instead of 1.6). Shorter blocks cost some model work
-twice, on the windows that straddle their boundaries."""
+the second) may take, in the frames' own format, before blocks get shorter still. With the
+bundled models' window, 1080p YUV 4:2:0 8-bit frames (3 MB) keep 32-frame blocks (0.3 GB held)
+and 4K ones (12 MB) get 14 (0.8 GB; 2.5 GiB peak instead of 2.8 with 25-frame blocks, 3% slower;
+benchmarks/face_mode_floors.py)."""
 SHORTEST_BLOCK = 8
 DETECT_SIDE = 960  # pixels: frames are not detected smaller than this on their long side
 SMALLEST_BOX = 16  # pixels: RetinaFace's smallest anchors
@@ -123,7 +128,7 @@ class FaceStreamRestorer:
         try:
             for picture in frames:
                 if block is None:
-                    block = block_length(sum(plane.nbytes for plane in picture.planes), reach, after)
+                    block = block_length(sum(plane.nbytes for plane in picture.planes), self.engine.window, after)
                 held.append(picture)
                 found.append(detecting.submit(detect_faces, self.detector, picture, self.min_face))
                 received += 1
@@ -190,12 +195,14 @@ class FaceStreamRestorer:
         return results
 
 
-def block_length(frame_bytes: int, before: int, after: int) -> int:
-    """Frames per block for frames of ``frame_bytes``, when a block's windows read ``before`` frames
-    before it and its analysis ``after`` frames after it: ``BLOCK``, or fewer as ``HELD_BYTES``
-    requires, never fewer than ``SHORTEST_BLOCK``."""
-    fitting = (HELD_BYTES // max(frame_bytes, 1) - before - after) // 2
-    return max(SHORTEST_BLOCK, min(BLOCK, fitting))
+def block_length(frame_bytes: int, window: int, after: int) -> int:
+    """Frames per block for frames of ``frame_bytes`` and the model's ``window``, when a block's
+    analysis reads ``after`` frames after it (and its windows ``window - 1`` before it):
+    ``WINDOWS_PER_BLOCK`` windows up to ``BLOCK``, or fewer as ``HELD_BYTES`` requires, never
+    fewer than ``SHORTEST_BLOCK``."""
+    longest = min(BLOCK, max(SHORTEST_BLOCK, WINDOWS_PER_BLOCK * window))
+    fitting = (HELD_BYTES // max(frame_bytes, 1) - (window - 1) - after) // 2
+    return max(SHORTEST_BLOCK, min(longest, fitting))
 
 
 def detect_faces(detector: Detector, picture: Picture, min_face: float) -> list[Face]:

@@ -3,8 +3,9 @@
 - Two nodes. The first (``facts``, a 1 x 1 clip) detects the faces of each frame and whether it
   starts a shot, as frame props, once per frame and on VapourSynth's own threads; its frames are
   tiny, so a block reads the facts of its whole context without holding that context's frames.
-- The second (the blocks clip, one 1 x 1 frame per block) restores fixed blocks of ``BLOCK``
-  frames, aligned on multiples of ``BLOCK``. Block k is face mode's own block renderer
+- The second (the blocks clip, one 1 x 1 frame per block) restores fixed blocks, as long as the
+  pipe and batch renders make them for the clip's frames (``stream.block_length``; the ``STCBlock``
+  prop), aligned on multiples of that length. Block k is face mode's own block renderer
   (``FaceStreamRestorer.restore_block``) over the facts ``block_context`` before and after it and
   the frames its windows read (``window - 1`` either side), in the clip's own format: the frames of
   one pass over the clip, whatever the block boundaries, request order or thread count, and the
@@ -32,7 +33,7 @@ import vapoursynth as vs
 
 from ..faces import load_detector
 from ..faces.restoring import block_context
-from ..faces.stream import BLOCK, FaceStreamRestorer, detect_faces
+from ..faces.stream import FaceStreamRestorer, block_length, detect_faces
 from ..faces.types import Face
 from ..engine.onnx_runtime import Network
 from .node import ShotStarts, picture_of, run_props, shifted, written
@@ -40,6 +41,7 @@ from .node import ShotStarts, picture_of, run_props, shifted, written
 core = vs.core
 
 FACE_VALUES = 15  # box (4), landmarks (10), score
+FACTS_BLOCKS_CACHED = 4
 
 
 def facts(clip: vs.VideoNode, detector, min_face: float, cuts: str) -> vs.VideoNode:
@@ -61,6 +63,12 @@ def facts(clip: vs.VideoNode, detector, min_face: float, cuts: str) -> vs.VideoN
     return core.std.ModifyFrame(blank, [blank] + [shifted(clip, d) for d in (-2, -1, 0, 1)], fill)
 
 
+def frame_bytes(fmt: vs.VideoFormat, width: int, height: int) -> int:
+    """The bytes of one frame of ``fmt``: its first plane, and the others at their subsampling."""
+    chroma = (fmt.num_planes - 1) / (1 << (fmt.subsampling_w + fmt.subsampling_h))
+    return int(width * height * fmt.bytes_per_sample * (1 + chroma))
+
+
 def faces_of(props: vs.FrameProps) -> list[Face]:
     """The faces a ``facts`` frame holds."""
     if not props["STCFaceCount"]:
@@ -69,15 +77,23 @@ def faces_of(props: vs.FrameProps) -> list[Face]:
     return [Face(row[:4], row[4:14], float(row[14])) for row in values]
 
 
-def build(clip: vs.VideoNode, network: Network, options, block: int = BLOCK) -> vs.VideoNode:
-    """``options``: a RunOptions with faces='auto'. Renders nothing."""
+def build(clip: vs.VideoNode, network: Network, options, block: int | None = None) -> vs.VideoNode:
+    """``options``: a RunOptions with faces='auto'; ``block``: frames per block (None: as the
+    pipe and batch renders choose it for the clip's frames, ``stream.block_length``). Renders
+    nothing."""
     detector, _reason = load_detector(options.detector, options.device)
     engine = options.engine_options()
     before, after = block_context(engine.window, engine.overlap)
+    if block is None:
+        block = block_length(frame_bytes(clip.format, clip.width, clip.height), engine.window, after)
     reach = engine.window - 1  # how far a block's windows read beyond it
     length = clip.num_frames
     blocks = -(-length // block)
-    facts_clip = facts(clip, detector, options.min_face, options.cuts)  # one node: each frame detected once
+    # One node, its cache always on and long enough for the context of a few blocks in flight, so
+    # that each frame is detected once though neighbouring blocks read the same facts (its frames
+    # are 1 x 1; VapourSynth's own cache would start only after misses).
+    facts_clip = facts(clip, detector, options.min_face, options.cuts)
+    core.std.SetVideoCache(facts_clip, mode=1, fixedsize=1, maxsize=FACTS_BLOCKS_CACHED * (before + block + after))
     fact_clips = [shifted(facts_clip, j - before)[::block] for j in range(before + block + after)]
     frame_clips = [shifted(clip, j - reach)[::block] for j in range(reach + block + reach)]
     props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face,
