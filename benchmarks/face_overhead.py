@@ -5,9 +5,9 @@
 A 16:9 clip of ``--frames`` frames (1920 x 1080 or 3840 x 2160) shows one face (Grace Hopper,
 public domain, from matplotlib's sample data, cut out with a soft elliptical matte) moving, zooming
 and turning over a textured background, held as YUV 4:2:0 8-bit (BT.709) pictures as the surfaces
-hold decoded frames. Timed per frame, each stage as ``FaceStreamRestorer`` runs it: detection (the
-picture reduced by ``detection_factor``, read as RGB, and the auto detector, after a warm-up call
-that loads the session), analysis (``analyse_detections``: tracking, smoothing, alignment),
+hold decoded frames. Timed per frame, each stage as ``FaceStreamRestorer`` runs it: detection
+(``detect_faces``: the picture reduced by ``detection_factor``, read as RGB, the auto detector and
+its second looks, after a warm-up that loads the session and the tracker's solver), analysis (``analyse_detections``: tracking, smoothing, alignment),
 cropping (``aligned_crop`` to 512 x 512 from the face's source region) and paste-back (``pasted``:
 the blend and the composite into the picture's own planes). The model time per frame is measured
 on the same track's first ``--window`` crops, through the engine (one window, no overlap; a bare
@@ -30,8 +30,8 @@ from measure import release_freed_memory
 from vs_stc.av_frames import picture_of
 from vs_stc.colour import Picture
 from vs_stc.engine import EngineOptions, WindowRunner, stream
-from vs_stc.faces import MIN_FACE, analyse_detections, detect_frames, load_detector
-from vs_stc.faces.stream import CROPS, aligned_crop, detection_factor, pasted
+from vs_stc.faces import MIN_FACE, analyse_detections, load_detector
+from vs_stc.faces.stream import CROPS, aligned_crop, detect_faces, detection_factor, pasted
 from vs_stc.models import BFVR
 from vs_stc.models.deterministic import deterministic_network
 
@@ -120,10 +120,11 @@ def main() -> None:
     factor = detection_factor(pictures[0].size, MIN_FACE)
 
     def detect(picture: Picture) -> list:
-        found = next(detect_frames(detector, [picture.reduced(factor).rgb()], max_side=None, batch=1))
-        return [face.scaled(factor) for face in found] if factor > 1 else found
+        return detect_faces(detector, picture, MIN_FACE)  # as face mode detects: second looks included
 
-    detect(pictures[0])  # loads the session: not part of the per-frame cost
+    # Once-per-process costs, not per frame: the detector's session, SciPy's assignment solver
+    # (imported by the tracker on first use).
+    analyse_detections([detect(pictures[0])] * 3, crop_size=resolution)
     release_freed_memory()
     height, width = pictures[0].size
     print(f"{args.frames} frames of {width} x {height} (YUV 4:2:0), one face; {reason}, detected {factor} times "
