@@ -95,13 +95,17 @@ class Progress:
                   file=sys.stderr)
 
 
-def install_stop_request() -> threading.Event:
-    """First Ctrl-C: stop reading, flush what was read. A second one interrupts at once."""
+def install_stop_request(quiet: bool) -> threading.Event:
+    """First Ctrl-C: stop reading, flush what was read (said on stderr unless ``quiet``: it can take
+    a window's model work). A second one interrupts at once."""
     stop = threading.Event()
 
     def request(signum, frame):
         stop.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        if not quiet:
+            print(f"\n{PROGRAM}: stopping: restoring the frames already read; Ctrl-C again to stop now",
+                  file=sys.stderr, flush=True)
 
     signal.signal(signal.SIGINT, request)
     return stop
@@ -145,7 +149,7 @@ def run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: BinaryIO | Non
     if args.output_pix_fmt is not None:
         check_pix_fmt("output_pix_fmt", args.output_pix_fmt)
     input_options = raw_options(args)
-    stop = install_stop_request()
+    stop = install_stop_request(args.quiet)
     from vs_stc.restorer import load_restorer  # PyTorch: loaded only for a render, not for --help
     from vs_stc.encoding import VideoEncoding
     from vs_stc.transcode import transcode

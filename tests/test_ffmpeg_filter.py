@@ -213,8 +213,9 @@ def interrupt_once_output_starts(args: list[str], out: Path, feed: bytes | Binar
 
 def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
     out = workdir / "interrupted.nut"
-    code, stderr = interrupt_once_output_starts(["restore", *model_args, "--quiet"], out, talk_nut.read_bytes())
+    code, stderr = interrupt_once_output_starts(["restore", *model_args], out, talk_nut.read_bytes())
     assert code == 130, stderr
+    assert "stopping: restoring the frames already read; Ctrl-C again to stop now" in stderr
     written = int(stderr.split("wrote the ")[1].split()[0])
     _, video_out, _ = streams(out.read_bytes())
     assert 0 < written == len(video_out)
@@ -222,8 +223,8 @@ def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
 
 @pytest.mark.slow
 def test_ctrl_c_after_the_input_was_all_read_still_ends_in_130(workdir):
-    """Face mode restores in blocks of 48 frames: by the time the first block comes out, the whole
-    96-frame input has been read, and the second block is still being restored."""
+    """Face mode restores in blocks (32 frames for the tiny model): by the time the first block
+    comes out, the whole 96-frame input has been read, and later blocks are still being restored."""
     from face_clips import face_clip
     from media import write_yuv420
 
