@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 def raw_options(args: argparse.Namespace) -> dict[str, str]:
     if args.format != "raw":
         return {}
-    missing = [flag for flag, value in (("--size", args.size), ("--pix-fmt", args.pix_fmt), ("--rate", args.rate)) if not value]
+    given = (("--size", args.size), ("--pix-fmt", args.pix_fmt), ("--rate", args.rate))
+    missing = [flag for flag, value in given if not value]
     if missing:
         raise OptionError("format", f"raw needs {', '.join(missing)}")
     width, _, height = args.size.partition("x")
@@ -88,11 +89,12 @@ class Progress:
         of = f"/{self.total}" if self.total else ""
         print(f"\r{PROGRAM}: {done}{of} frames, {fps:.2f} fps{eta}   ", end="", file=sys.stderr, flush=True)
 
-    def close(self, done: int) -> None:
+    def close(self, done: int, runs_on: str) -> None:
+        """The totals line; ``runs_on``: where and how the model ran ("cpu, fp32, torch")."""
         if self.enabled:
             seconds = time.monotonic() - self.start
-            print(f"\r{PROGRAM}: {done} frames in {seconds:.1f} s ({done / max(seconds, 1e-9):.2f} fps)   ",
-                  file=sys.stderr)
+            rate = done / max(seconds, 1e-9)
+            print(f"\r{PROGRAM}: {done} frames in {seconds:.1f} s ({rate:.2f} fps) on {runs_on}   ", file=sys.stderr)
 
 
 def install_stop_request(quiet: bool) -> threading.Event:
@@ -154,7 +156,8 @@ def run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: BinaryIO | Non
     from vs_stc.encoding import VideoEncoding
     from vs_stc.transcode import transcode
 
-    restore = load_restorer(from_arguments(args.task, args))  # bad arguments fail before any input is read
+    options = from_arguments(args.task, args)
+    restore = load_restorer(options)  # bad arguments fail before any input is read
     try:
         container_format, reader = open_input(stdin if stdin is not None else sys.stdin.buffer.raw, args.format,
                                               stop.is_set)
@@ -187,7 +190,7 @@ def run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: BinaryIO | Non
             return downstream_closed()
         print(f"{PROGRAM}: error: writing the output failed ({error}); the output is incomplete", file=sys.stderr)
         return 1
-    progress.close(outcome.frames_out)
+    progress.close(outcome.frames_out, options.runs_on)
     if (counts := restore.counts) and not args.quiet:
         print(f"{PROGRAM}: {counts.describe()} ({restore.detector_reason})", file=sys.stderr)
     if outcome.input_error:

@@ -95,7 +95,7 @@ def test_the_readme_pipeline_runs_between_two_ffmpeg_processes(workdir, talk_mp4
     middle.stdout.close()
     progress = middle.stderr.read().decode()
     assert middle.wait() == 0 and upstream.wait() == 0 and downstream.returncode == 0, progress
-    assert f"{FRAMES} frames in" in progress  # progress goes to stderr
+    assert f"{FRAMES} frames in" in progress and "fps) on cpu, fp32, torch" in progress  # progress on stderr
     assert "arrives as mpeg4, a lossy encoding" in progress  # FFmpeg's NUT default, pointed out
     with av.open(str(out)) as container:
         assert [s.type for s in container.streams] == ["video", "audio"]
