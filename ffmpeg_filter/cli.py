@@ -99,15 +99,20 @@ class Progress:
 
 def install_stop_request(quiet: bool) -> threading.Event:
     """First Ctrl-C: stop reading, flush what was read (said on stderr unless ``quiet``: it can take
-    a window's model work). A second one interrupts at once."""
+    a window's model work). A second one goes to the handler that was there before (the entry
+    point's, which holds the interrupt back while a module is imported): it interrupts at once."""
     stop = threading.Event()
+    before = signal.getsignal(signal.SIGINT)
 
     def request(signum, frame):
         stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, before if callable(before) else signal.default_int_handler)
         if not quiet:
-            print(f"\n{PROGRAM}: stopping: restoring the frames already read; Ctrl-C again to stop now",
-                  file=sys.stderr, flush=True)
+            try:  # the main thread may be in the middle of a write to stderr
+                print(f"\n{PROGRAM}: stopping once the frames already read are restored; Ctrl-C again to stop "
+                      "now", file=sys.stderr, flush=True)
+            except (RuntimeError, OSError):
+                pass
 
     signal.signal(signal.SIGINT, request)
     return stop

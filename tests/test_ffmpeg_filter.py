@@ -215,7 +215,7 @@ def test_ctrl_c_flushes_what_was_read(workdir, talk_nut, model_args):
     out = workdir / "interrupted.nut"
     code, stderr = interrupt_once_output_starts(["restore", *model_args], out, talk_nut.read_bytes())
     assert code == 130, stderr
-    assert "stopping: restoring the frames already read; Ctrl-C again to stop now" in stderr
+    assert "stopping once the frames already read are restored; Ctrl-C again to stop now" in stderr
     written = int(stderr.split("wrote the ")[1].split()[0])
     _, video_out, _ = streams(out.read_bytes())
     assert 0 < written == len(video_out)

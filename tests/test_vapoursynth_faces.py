@@ -148,7 +148,7 @@ def test_building_on_a_long_clip_renders_nothing_and_a_frame_reads_only_its_bloc
 
 @pytest.mark.slow  # 19 s; faces/restoring.py, which the blocks share, is checked by test_faces_blocks.py
 def test_frames_across_a_block_boundary_are_those_of_one_block_in_any_order(sequential, fixture_file):
-    """Blocks of 8 (the fixture is one block of the real size): no seam, whatever the order."""
+    """Blocks of 8 (the fixture spans two blocks of the real size): no seam, whatever the order."""
     from vs_stc.options import resolve
     from vs_stc.vapoursynth_plugin import faces_node
     from vs_stc.vapoursynth_plugin.api import _network

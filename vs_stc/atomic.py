@@ -43,6 +43,7 @@ def _create_unique(target: Path, suffix: str) -> Path:
         except FileExistsError:
             continue
         except OSError as error:  # name what the user asked for, not our hidden temporary name
-            raise OSError(error.errno, error.strerror, str(target)) from error
+            reason = f"cannot create a file in {target.parent} ({error.strerror})"
+            raise OSError(error.errno, reason, str(target)) from error
         return candidate
     raise FileExistsError(f"no unused temporary name beside {target} after {_ATTEMPTS} tries")

@@ -221,8 +221,8 @@ def download(url: str, target: Path, *, progress: bool = True) -> FileRecord:
         _fetch_resuming(url, partial, progress=progress)
         _check_not_html(partial, url)
         record = FileRecord.of(partial)
+        write_record(target, record)  # first: a caller that saw the file without the lock finds its record
         os.replace(partial, target)
-        write_record(target, record)
         return record
 
 

@@ -43,7 +43,8 @@ WINDOWS_PER_BLOCK = 8
 """A block is at most this many of the model's windows long: the windows that straddle a block's
 boundary run twice, about one window of model work per boundary and track, so 8 windows keep that
 under an eighth, while the frames and crops a block holds shrink with it (the bundled models'
-4-frame windows: 32-frame blocks; 1080p face mode peaked at 1.34 GiB instead of 1.6 with 48)."""
+4-frame windows: 32-frame blocks; a 1080p batch render peaked at 1.31 GiB instead of 1.56 with
+48, as fast: benchmarks/README.md)."""
 HELD_BYTES = 768 << 20
 """What the frames face mode holds (two blocks, the window before the first and the context after
 the second) may take, in the frames' own format, before blocks get shorter still. With the

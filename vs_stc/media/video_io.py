@@ -1,5 +1,5 @@
-"""Whole short clips in and out of files, as (T, H, W, 3) uint8 RGB arrays (evaluation only:
-renders stream through vs_stc.transcode instead)."""
+"""Whole short clips in and out of files, as (T, H, W, 3) uint8 RGB arrays, for evaluation,
+training and ``stc degrade`` (renders stream through vs_stc.transcode instead)."""
 
 from __future__ import annotations
 

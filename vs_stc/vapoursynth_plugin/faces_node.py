@@ -89,11 +89,12 @@ def build(clip: vs.VideoNode, network: Network, options, block: int | None = Non
     reach = engine.window - 1  # how far a block's windows read beyond it
     length = clip.num_frames
     blocks = -(-length // block)
-    # One node, its cache always on and long enough for the context of a few blocks in flight, so
+    # One node, its cache always on and long enough for the context of the blocks in flight, so
     # that each frame is detected once though neighbouring blocks read the same facts (its frames
     # are 1 x 1; VapourSynth's own cache would start only after misses).
     facts_clip = facts(clip, detector, options.min_face, options.cuts)
-    core.std.SetVideoCache(facts_clip, mode=1, fixedsize=1, maxsize=FACTS_BLOCKS_CACHED * (before + block + after))
+    blocks_cached = max(FACTS_BLOCKS_CACHED, core.num_threads + 1)
+    core.std.SetVideoCache(facts_clip, mode=1, fixedsize=1, maxsize=blocks_cached * (before + block + after))
     fact_clips = [shifted(facts_clip, j - before)[::block] for j in range(before + block + after)]
     frame_clips = [shifted(clip, j - reach)[::block] for j in range(reach + block + reach)]
     props = {**run_props(options), "STCDetector": detector.name, "STCMinFace": options.min_face,
