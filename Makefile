@@ -16,4 +16,6 @@ bench: setup
 		&& ../.venv/bin/python face_overhead.py --height 2160 \
 		&& ../.venv/bin/python real_footage.py && ../.venv/bin/python vs_threads.py \
 		&& ../.venv/bin/python neighbour_load.py && ../.venv/bin/python precision_auto.py \
-		&& ../.venv/bin/python ray_batch.py && ../.venv/bin/python model_memory.py
+		&& ../.venv/bin/python ray_batch.py && ../.venv/bin/python model_memory.py \
+		&& ../.venv/bin/python face_mode_floors.py && ../.venv/bin/python not_faces.py \
+		&& ../.venv/bin/python cut_detection.py
