@@ -93,7 +93,7 @@ def test_batch_pipe_and_vapoursynth_give_the_same_samples(mode, tmp_path):
 def test_gray_clips_are_restored_alike_by_every_surface(mode, tmp_path):
     """One policy for gray on every surface (VapourSynth refused it before): restored through RGB,
     written back as gray, sample for sample the same by the batch render, the pipe and VapourSynth."""
-    gray = clip(mode).mean(axis=3).round().astype(np.uint8)
+    gray = clip(mode)[:12].mean(axis=3).round().astype(np.uint8)  # 12 frames: 5 windows of 4
     source = tmp_path / "gray.mkv"
     with av.open(str(source), "w") as container:
         stream = container.add_stream("ffv1", rate=25)
