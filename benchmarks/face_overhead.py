@@ -7,12 +7,13 @@ public domain, from matplotlib's sample data, cut out with a soft elliptical mat
 and turning over a textured background, held as YUV 4:2:0 8-bit (BT.709) pictures as the surfaces
 hold decoded frames. Timed per frame, each stage as ``FaceStreamRestorer`` runs it: detection
 (``detect_faces``: the picture reduced by ``detection_factor``, read as RGB, the auto detector and
-its second looks, after a warm-up that loads the session and the tracker's solver), analysis (``analyse_detections``: tracking, smoothing, alignment),
-cropping (``aligned_crop`` to 512 x 512 from the face's source region) and paste-back (``pasted``:
-the blend and the composite into the picture's own planes). The model time per frame is measured
-on the same track's first ``--window`` crops, through the engine (one window, no overlap; a bare
-model call beside it as a cross-check) with the released network config (``BFVR``, deterministic
-weights: same architecture and cost as the released ones), fp32. Printed: each stage in ms per
+its second looks, after a warm-up that loads the session and the tracker's solver), analysis
+(``analyse_detections``: tracking, smoothing, alignment), cropping (``aligned_crop`` to 512 x 512
+from the face's source region) and paste-back (``pasted``: the blend and the composite into the
+picture's own planes). The model time per frame is measured on the same track's first
+``--window`` crops, through the engine (one window, no overlap; a bare model call beside it as a
+cross-check) with the released network config (``BFVR``, deterministic weights: same
+architecture and cost as the released ones), fp32. Printed: each stage in ms per
 frame and the face pipeline's cost as a fraction of the model time.
 """
 

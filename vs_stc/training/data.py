@@ -15,8 +15,8 @@ import torch
 from ..engine.resizing import resize_frames
 from ..errors import InputError
 from ..media.degrade import degrade
-from ..media.video_io import read_video
 from ..media.files import VIDEO_EXTENSIONS
+from ..media.video_io import read_video
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 DEGRADATION = {"bfvr": "bfvr", "deflicker": "brightness", "deflicker-pixel": "pixel"}

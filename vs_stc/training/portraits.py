@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..media.video_io import write_video
 from ..media.portraits import HOPPER_BOX, animate, crop, hopper
+from ..media.video_io import write_video
 from .synthetic import dead_leaves
 
 
