@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from face_clips import CUTS, PORTRAITS, face_clip
 
-from vs_stc.faces import MAX_GAP, Face, analyse_detections, block_margin, track_crops, track_faces
+from vs_stc.faces import MAX_GAP, Face, analyse, analyse_detections, block_margin, track_crops, track_faces
 from vs_stc.faces.smoothing import reach
 
 
@@ -45,6 +45,16 @@ def test_fixture_tracks(analysis):
         assert len(names) == 1
     assert analysis.at(34) == [] and analysis.at(35) == []
     assert {t.id for t in analysis.at(12)} == {astronaut.id, hopper.id}
+
+
+def test_analyse_detects_and_analyses_in_one_call(analysis, mobile_detector):
+    """The package's one-call entry (detection with second looks, then analysis) gives the tracks
+    the two steps give."""
+    whole = analyse(face_clip().frames, mobile_detector, cuts=face_clip().cuts)
+    assert whole.detector == "retinaface-mobile"
+    assert [(t.id, t.start, t.stop) for t in whole.tracks] == [(t.id, t.start, t.stop) for t in analysis.tracks]
+    for ours, theirs in zip(whole.tracks, analysis.tracks):
+        np.testing.assert_array_equal(ours.landmarks, theirs.landmarks)
 
 
 def test_fades_where_a_face_comes_and_goes_inside_a_shot(analysis):
