@@ -48,7 +48,8 @@ def test_blocks_and_chunks_give_the_frames_of_one_pass(restorer):
 
 def test_blocks_are_some_windows_long_and_shorten_for_large_frames():
     """Short windows make short blocks (little model work straddles their boundaries); frames so
-    large that two blocks and their context outgrow HELD_BYTES make shorter ones."""
+    large that two blocks and their context outgrow HELD_BYTES make shorter ones, down to 8 frames
+    or one window."""
     hd, four_k = 1920 * 1080 * 3 // 2, 3840 * 2160 * 3 // 2
     window, after = 4, 33  # the bundled models' window and analysis context
     assert block_length(hd, window, after) == 32
@@ -56,3 +57,4 @@ def test_blocks_are_some_windows_long_and_shorten_for_large_frames():
     assert block_length(four_k, window, after) < 32
     assert (2 * block_length(four_k, window, after) + window - 1 + after) * four_k <= HELD_BYTES
     assert block_length(10**10, window, after) == SHORTEST_BLOCK
+    assert block_length(four_k, 24, 53) == 24  # a released model at 4K: never shorter than a window
