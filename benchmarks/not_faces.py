@@ -39,6 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from face_clips import face_clip, two_shots  # noqa: E402
+from measure import measured  # noqa: E402
 from vs_stc.media.degrade import degrade  # noqa: E402
 from vs_stc.faces import MIN_FACE, Face, analyse_detections, load_detector  # noqa: E402
 from vs_stc.faces.plausibility import confirmed  # noqa: E402
@@ -224,10 +225,10 @@ def cost(detector, repeats: int = 20) -> None:
     confirmed(detector, frame, faces)
 
     def milliseconds(work) -> float:
-        start = time.perf_counter()
-        for _ in range(repeats):
-            work()
-        return 1000 * (time.perf_counter() - start) / repeats
+        with measured() as run:
+            for _ in range(repeats):
+                work()
+        return 1000 * run.seconds / repeats
 
     detection = milliseconds(lambda: detector.detect([frame]))
     looks = milliseconds(lambda: confirmed(detector, frame, faces))

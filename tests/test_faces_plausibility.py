@@ -23,11 +23,6 @@ from vs_stc.restorer import load_restorer
 data = pytest.importorskip("skimage.data")
 
 
-@pytest.fixture(scope="module")
-def detector(mobile_detector):
-    return mobile_detector
-
-
 def detected(detector, image: np.ndarray, confirm: bool = True) -> list[Face]:
     return next(detect_frames(detector, [np.ascontiguousarray(image)], max_side=None, confirm=confirm))
 
@@ -63,18 +58,18 @@ def test_the_default_score_is_one_number():
     assert resolve("restore", model="tiny-bfvr", face_score=1).face_score == 1.0
 
 
-def test_real_faces_pass_however_the_head_lies(detector):
+def test_real_faces_pass_however_the_head_lies(mobile_detector):
     """Faces of real portraits pass at every rotation and mirrored: as the detector finds them in
     the turned picture (lying 90 and 270 degrees, upside down), and carried through any angle."""
     astronaut = portrait("astronaut")
     for quarters in range(4):
-        found = detected(detector, np.rot90(astronaut, quarters))
+        found = detected(mobile_detector, np.rot90(astronaut, quarters))
         assert len(found) == 1 and found[0].score >= FACE_SCORE, quarters
         assert plausible_landmarks(found[0].landmarks, found[0].box), quarters
-    mirrored = detected(detector, astronaut[:, ::-1])
+    mirrored = detected(mobile_detector, astronaut[:, ::-1])
     assert len(mirrored) == 1 and plausible_landmarks(mirrored[0].landmarks, mirrored[0].box)
-    faces = [face for name in ("astronaut", "hopper", "camera") for face in detected(detector, portrait(name))]
-    faces += [face for frame in face_clip().frames[::6] for face in detected(detector, frame)]
+    faces = [face for name in ("astronaut", "hopper", "camera") for face in detected(mobile_detector, portrait(name))]
+    faces += [face for frame in face_clip().frames[::6] for face in detected(mobile_detector, frame)]
     assert len(faces) >= 10
     for face in faces:
         for degrees in (20, 45, 90, 135, 180, 200, 270, 315):
@@ -82,8 +77,8 @@ def test_real_faces_pass_however_the_head_lies(detector):
             assert plausible_landmarks(copy.landmarks, copy.box), degrees
 
 
-def test_layouts_no_face_has_fail(detector):
-    face = detected(detector, portrait("astronaut"))[0]
+def test_layouts_no_face_has_fail(mobile_detector):
+    face = detected(mobile_detector, portrait("astronaut"))[0]
     eyes, nose, mouth = face.landmarks[:2], face.landmarks[2], face.landmarks[3:]
     centre = face.landmarks[:2].mean(0)
     down = mouth.mean(0) - centre
@@ -110,32 +105,32 @@ def test_layouts_no_face_has_fail(detector):
     picture = cv2.copyMakeBorder(cv2.resize(np.clip(np.rint(patch * 255), 0, 255).astype(np.uint8), (150, 150),
                                             interpolation=cv2.INTER_CUBIC), 60, 60, 60, 60, cv2.BORDER_CONSTANT,
                                  value=128)
-    found = detected(detector, np.repeat(np.rot90(picture, 2)[..., None], 3, axis=2), confirm=False)
+    found = detected(mobile_detector, np.repeat(np.rot90(picture, 2)[..., None], 3, axis=2), confirm=False)
     assert len(found) == 1 and found[0].score > 0.95
     assert not plausible_landmarks(found[0].landmarks, found[0].box)
 
 
-def test_the_second_looks_confirm_faces_and_not_the_cat_or_the_headlight(detector):
+def test_the_second_looks_confirm_faces_and_not_the_cat_or_the_headlight(mobile_detector):
     for frame in face_clip().frames[::4]:
-        raw, confirmed = detected(detector, frame, confirm=False), detected(detector, frame)
+        raw, confirmed = detected(mobile_detector, frame, confirm=False), detected(mobile_detector, frame)
         assert len(raw) == len(confirmed) >= 1
         for before, after in zip(raw, confirmed):
             assert after.score <= before.score and after.score >= FACE_SCORE
             np.testing.assert_array_equal(after.landmarks, before.landmarks)
     cat = upside_down_cat()
-    raw, confirmed = detected(detector, cat, confirm=False), detected(detector, cat)
+    raw, confirmed = detected(mobile_detector, cat, confirm=False), detected(mobile_detector, cat)
     assert max(f.score for f in raw) > 0.98  # what fools the detector in the frame ...
     assert all(f.score < 0.5 for f in confirmed)  # ... does not in the face's own crop
     headlight = mirrored_headlight()
-    raw, confirmed = detected(detector, headlight, confirm=False), detected(detector, headlight)
+    raw, confirmed = detected(mobile_detector, headlight, confirm=False), detected(mobile_detector, headlight)
     assert max(f.score for f in raw) > 0.85
     assert all(f.score < 0.5 for f in confirmed)
 
 
-def test_a_track_is_a_face_when_most_of_its_detections_pass(detector):
+def test_a_track_is_a_face_when_most_of_its_detections_pass(mobile_detector):
     """The astronaut's 24 frames of the fixture clip (one track): some bad frames keep it, and it
     is restored in those too; a majority of them drops it, counted."""
-    found = detect_frames(detector, face_clip().frames[:24])
+    found = detect_frames(mobile_detector, face_clip().frames[:24])
     faces = [[f for f in frame if f.landmarks[:, 0].mean() < 300] for frame in found]  # Grace Hopper is right of 300
     assert [len(found) for found in faces] == [1] * 24
 
@@ -159,7 +154,7 @@ def test_a_track_is_a_face_when_most_of_its_detections_pass(detector):
     assert not is_face(track) and is_face(track, face_score=0.25) and is_face(track, face_score=0)
 
 
-def test_an_upside_down_cat_is_not_restored(detector):
+def test_an_upside_down_cat_is_not_restored(mobile_detector):
     """The case the filter is for, end to end: 6 frames of the upside-down cat through face mode
     leave every pixel as it was; with the filter off (face_score 0) the cat is restored as a face."""
     frames = [upside_down_cat()] * 6

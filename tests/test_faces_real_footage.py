@@ -41,21 +41,16 @@ def carphone() -> tuple[np.ndarray, np.ndarray]:
     return pristine, compressed
 
 
-@pytest.fixture(scope="module")
-def detector(mobile_detector):
-    return mobile_detector
-
-
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     squared = ((a.astype(np.float64) - b.astype(np.float64)) ** 2)[mask]
     return float(10 * np.log10(255.0**2 / squared.mean()))
 
 
-def test_face_found_in_every_frame(carphone, detector):
+def test_face_found_in_every_frame(carphone, mobile_detector):
     pristine, compressed = carphone
-    found = list(detect_frames(detector, pristine))
+    found = list(detect_frames(mobile_detector, pristine))
     assert [len(faces) for faces in found] == [1] * FRAMES
-    found_compressed = list(detect_frames(detector, compressed))
+    found_compressed = list(detect_frames(mobile_detector, compressed))
     assert sum(len(faces) == 1 for faces in found_compressed) >= FRAMES - 3
     assert all(len(faces) <= 1 for faces in found_compressed)
     for faces in (found, found_compressed):
@@ -64,7 +59,7 @@ def test_face_found_in_every_frame(carphone, detector):
 
 
 @pytest.mark.parametrize("length", [40, pytest.param(FRAMES, marks=pytest.mark.slow)])
-def test_face_mode_on_compressed_clip(carphone, detector, length):
+def test_face_mode_on_compressed_clip(carphone, mobile_detector, length):
     """The first ``length`` frames (40: one block of face mode, about 10 s; all 120: about 70 s)."""
     pristine, compressed = (clip[:length] for clip in carphone)
     restorer = load_restorer(resolve("restore", model="tiny-bfvr", faces="auto"))
@@ -78,7 +73,7 @@ def test_face_mode_on_compressed_clip(carphone, detector, length):
         assert out.changed is not None and out.changed.any()
         assert np.array_equal(out.rgb[~out.changed], frame[~out.changed])
     boxes = np.zeros(output.shape[:3], dtype=bool)
-    for n, faces in enumerate(detect_frames(detector, pristine)):
+    for n, faces in enumerate(detect_frames(mobile_detector, pristine)):
         x0, y0, x1, y1 = np.rint(faces[0].box).astype(int)
         boxes[n, max(y0, 0):y1, max(x0, 0):x1] = True
     before, after = psnr(compressed, pristine, boxes), psnr(output, pristine, boxes)
