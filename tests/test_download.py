@@ -75,15 +75,16 @@ def test_interrupted_download_leaves_no_file_and_resumes(mirror, tiny_file):
     assert path.read_bytes() == tiny_file
 
 
-def test_two_downloads_of_one_file_at_once_fetch_it_once(mirror, tiny_file):
-    """Two callers at once (two workers of a render): one fetches, the other waits and takes its
-    file; the shared .part file is never written by both."""
+def test_two_downloads_of_one_file_at_once_fetch_it_once(mirror, tiny_file, capsys):
+    """Two callers at once (two workers of a render): one fetches, the other says it waits, waits
+    and takes its file; the shared .part file is never written by both."""
     mirror.files["ckpt-tiny.pth"] = tiny_file
     mirror.slow = 0.5
     with ThreadPoolExecutor(2) as pool:
-        paths = list(pool.map(lambda _: weights.ensure_downloaded(SPEC, progress=False), range(2)))
+        paths = list(pool.map(lambda _: weights.ensure_downloaded(SPEC, progress=True), range(2)))
     assert paths[0] == paths[1] and paths[0].read_bytes() == tiny_file
     assert mirror.requests == {"ckpt-tiny.pth": 1}
+    assert capsys.readouterr().err.count("another download of ckpt-tiny.pth is under way; waiting for it") == 1
     assert weights.verify(paths[0]).size == len(tiny_file)
 
 

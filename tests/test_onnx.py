@@ -26,7 +26,9 @@ from vs_stc.media.degrade import degrade
 from vs_stc.graphs import cached_graph_path, graph_for
 from vs_stc.loading import load_model
 from vs_stc.metrics import psnr
-from vs_stc.models.export import GraphInfo
+from vs_stc.engine.onnx_runtime import read_graph_info
+from vs_stc.models import attention
+from vs_stc.models.export import EXPORT_REVISION, GraphInfo, export_onnx
 from vs_stc.options import resolve
 from vs_stc.media.portraits import held_out_clip
 
@@ -198,6 +200,46 @@ def test_a_cached_graph_is_reused_and_a_stale_one_exported_again(exports, capsys
     assert graph_for("tiny-bfvr", WINDOW, "fp32")[0] == path
     assert path.stat().st_mtime_ns == before and "exporting" not in capsys.readouterr().err
     assert "exporting tiny-deflicker.safetensors to ONNX" in exports.stale_export_message
+
+
+def test_the_graph_attends_in_chunks_under_the_map_budget_and_still_matches(graphs, monkeypatch, tmp_path):
+    """The exported attention holds at most EXPORTED_MAP_BYTES of map at a time (here made small so
+    the bundled model's attention splits): every Softmax's input stays under it, and ONNX Runtime
+    still matches PyTorch."""
+    budget = 4 * 2**20  # the latent and the transformers' maps (16 and 32 MiB) in 8 chunks each
+    monkeypatch.setattr(attention, "EXPORTED_MAP_BYTES", budget)
+    network = load_model("tiny-bfvr")
+    info = read_graph_info(graphs["tiny-bfvr", "fp32"])
+    chunked = export_onnx(network, tmp_path / "chunked.onnx", info)
+    inferred = onnx.shape_inference.infer_shapes(onnx.load(str(chunked)))
+    shapes = {value.name: [dim.dim_value for dim in value.type.tensor_type.shape.dim]
+              for value in inferred.graph.value_info}
+    maps = [shapes[node.input[0]] for node in inferred.graph.node if node.op_type == "Softmax"]
+    whole = onnx.load(str(graphs["tiny-bfvr", "fp32"]))
+    assert len(maps) > sum(node.op_type == "Softmax" for node in whole.graph.node)
+    assert all(0 < np.prod(shape) * 4 <= budget for shape in maps), maps
+    clip = as_batch(degraded_faces("tiny-bfvr", seed=11))
+    with torch.inference_mode():
+        expected, indices = network.restore_with_indices(clip)
+    restored, spatial, temporal = session(chunked).run(None, {"clip": clip.numpy()})
+    assert np.array_equal(spatial, indices.spatial.numpy()) and np.array_equal(temporal, indices.temporal.numpy())
+    assert np.abs(restored - expected.numpy()).max() <= 1e-4
+
+
+def test_a_cached_graph_of_an_earlier_export_is_exported_again(graphs, capsys):
+    """A cache entry that is right in all but the export's revision (no revision entry: 1)."""
+    earlier = onnx.load(str(graphs["tiny-bfvr", "fp32"]))
+    described = {entry.key: entry.value for entry in earlier.metadata_props}
+    del described["stc_export_revision"], earlier.metadata_props[:]
+    described["stc_window"] = "2"
+    onnx.helper.set_model_props(earlier, described)
+    cached = cached_graph_path("tiny-bfvr", 2, "fp32")[2]
+    onnx.save(earlier, str(cached))
+    assert read_graph_info(cached).revision == 1
+    capsys.readouterr()
+    assert graph_for("tiny-bfvr", 2, "fp32") == (cached, read_graph_info(cached))
+    assert "exporting tiny-bfvr.safetensors to ONNX" in capsys.readouterr().err
+    assert read_graph_info(cached).revision == EXPORT_REVISION
 
 
 def test_a_graph_file_runs_as_the_model_and_must_match_the_window(graphs, tmp_path):

@@ -50,16 +50,19 @@ def cached_graph_path(model: str, window: int, precision: str) -> tuple[Path, st
 def graph_for(model: str, window: int, precision: str) -> tuple[Path, GraphInfo]:
     """The graph that runs ``model`` over windows of ``window`` frames in ``precision``: a graph file
     named as the model must be exported for that window and precision; otherwise the cached graph of
-    the model file, exported now when there is none (or when the cached one is not what its name says)."""
+    the model file, exported now when there is none (or when the cached one is not what its name says,
+    or came from an earlier form of the export)."""
     if is_graph_file(model):
         return _given_graph(Path(model).expanduser(), window, precision)
     path, sha256, graph = cached_graph_path(model, window, precision)
     if graph.is_file():
         from .engine.onnx_runtime import read_graph_info
+        from .models.export import EXPORT_REVISION
 
         try:
             info = read_graph_info(graph)
-            if (info.model_sha256, info.window, info.precision) == (sha256, window, precision):
+            if (info.model_sha256, info.window, info.precision, info.revision) == (sha256, window, precision,
+                                                                                   EXPORT_REVISION):
                 return graph, info
         except CheckpointError:
             pass  # a damaged cache entry: export it again

@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -215,7 +216,7 @@ def download(url: str, target: Path, *, progress: bool = True) -> FileRecord:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     with open(target.with_name(target.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        _lock_announcing_a_wait(lock, target, progress=progress)  # released when the file is closed
         if target.exists() and (record := read_record(target)) is not None:
             return record
         _fetch_resuming(url, partial, progress=progress)
@@ -224,6 +225,20 @@ def download(url: str, target: Path, *, progress: bool = True) -> FileRecord:
         write_record(target, record)  # first: a caller that saw the file without the lock finds its record
         os.replace(partial, target)
         return record
+
+
+def _lock_announcing_a_wait(lock: TextIO, target: Path, *, progress: bool) -> None:
+    """Locks ``lock``; when another download of ``target`` holds it, says so before waiting (a
+    released checkpoint takes minutes, and a silent wait looks like a hang)."""
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    if progress:
+        print(f"another download of {target.name} is under way; waiting for it (lock file {lock.name})",
+              file=sys.stderr)
+    fcntl.flock(lock, fcntl.LOCK_EX)
 
 
 def _fetch_resuming(url: str, partial: Path, *, progress: bool) -> None:

@@ -25,11 +25,12 @@ _UNIT = 512 * 512 * 32
 CHUNKED_PER_FRAME = 0.0594 * 2**30 / _UNIT
 CHUNKED_FIXED = 0.32 * 2**30 / _UNIT
 WHOLE_CLIP_PER_FRAME = 4.73 * 2**30 / (24 * _UNIT)
-# ONNX Runtime's CPU provider over the exported graph: every level whole, and the latent attention's
-# tokens x tokens map held (the exported attention is MatMul, Softmax, MatMul), so memory grows with
-# the square of the window: 3.18 GiB at T=8, 15.26 GiB at T=24 above the loaded session
-# (benchmarks/onnx_runtime.py); the map (T / 2 x 64 x 64 tokens, squared, fp32) is 1.0 and 9.0 GiB.
-ONNX_RUNTIME_PER_FRAME = 0.2765 * 2**30 / _UNIT
+# ONNX Runtime's CPU provider over the exported graph, every level whole: 2.19 GiB at T=8 and 5.31
+# GiB at T=24 above the loaded session (benchmarks/onnx_runtime.py). The graph attends in query
+# chunks (models/attention.py); graphs of the first export held the latent's whole tokens x tokens
+# map (T / 2 x 64 x 64 tokens, squared, fp32: 9.0 GiB at T=24) on top.
+ONNX_RUNTIME_PER_FRAME = 0.195 * 2**30 / _UNIT
+ONNX_RUNTIME_FIXED = 0.63 * 2**30 / _UNIT
 HEADROOM = 0.9  # leave a tenth of what is free to everything else
 LARGE_RUN = 256 * 2**20
 """A model run estimated to add this much or more keeps glibc's large blocks out of its heap while
@@ -45,7 +46,8 @@ def window_bytes(network: Network, window: int) -> int:
     scale = config.resolution**2 * config.base_channels * placement(network)[2].itemsize / 4
     if isinstance(network, OnnxNetwork):
         tokens = window // config.temporal_factor * config.latent_size**2
-        return int(ONNX_RUNTIME_PER_FRAME * window * scale + tokens**2 * placement(network)[2].itemsize)
+        whole_map = tokens**2 * placement(network)[2].itemsize if network.info.revision == 1 else 0
+        return int((ONNX_RUNTIME_FIXED + ONNX_RUNTIME_PER_FRAME * window) * scale + whole_map)
     if network.temporal_chunk is None:
         return int(WHOLE_CLIP_PER_FRAME * window * scale)
     return int((CHUNKED_FIXED + CHUNKED_PER_FRAME * window) * scale)

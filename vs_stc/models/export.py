@@ -35,6 +35,9 @@ INPUT = "clip"
 OUTPUTS = ("restored", "spatial_indices", "temporal_indices")
 GRAPH_PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
 METADATA_PREFIX = "stc_"
+# Raised when the graph changes for the same model file, window and precision, so cached graphs
+# from before are exported again. 2: the attention in query chunks (bounded memory).
+EXPORT_REVISION = 2
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class GraphInfo:
     precision: str
     model_sha256: str
     model: str  # the model's name or file name, for messages
+    revision: int = EXPORT_REVISION  # graphs without the entry are revision 1
 
     @property
     def resolution(self) -> int:
@@ -59,14 +63,16 @@ class GraphInfo:
                 f"{METADATA_PREFIX}resolution": str(self.resolution),
                 f"{METADATA_PREFIX}precision": self.precision,
                 f"{METADATA_PREFIX}model_sha256": self.model_sha256,
-                f"{METADATA_PREFIX}model": self.model}
+                f"{METADATA_PREFIX}model": self.model,
+                f"{METADATA_PREFIX}export_revision": str(self.revision)}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, str]) -> "GraphInfo":
         """Raises KeyError or ValueError when the metadata is not a complete, well-formed set."""
         value = {key[len(METADATA_PREFIX):]: text for key, text in metadata.items() if key.startswith(METADATA_PREFIX)}
         info = cls(STCConfig.from_dict(json.loads(value["config"])), value["defaults"], int(value["window"]),
-                   value["precision"], value["model_sha256"], value["model"])
+                   value["precision"], value["model_sha256"], value["model"],
+                   int(value.get("export_revision", "1")))
         if int(value["resolution"]) != info.resolution or info.precision not in GRAPH_PRECISIONS:
             raise ValueError("resolution or precision does not match the config")
         return info
