@@ -136,3 +136,15 @@ def bundled_bfvr() -> str:
 @pytest.fixture(scope="session")
 def bundled_deflicker() -> str:
     return bundled("tiny-deflicker")
+
+
+def printed_to_stderr(capsys: pytest.CaptureFixture, text: str, timeout: float = 60) -> str:
+    """What has reached stderr once ``text`` has (another thread prints it), or fails after ``timeout``."""
+    import time
+
+    printed, deadline = "", time.monotonic() + timeout
+    while text not in printed:
+        assert time.monotonic() < deadline, f"{text!r} never reached stderr; it had: {printed!r}"
+        time.sleep(0.05)
+        printed += capsys.readouterr().err
+    return printed

@@ -16,10 +16,11 @@ import torch
 import vs_stc
 from vs_stc import weights
 from vs_stc.errors import DownloadError, STCError
+from vs_stc.file_lock import held_exclusively
 
 from checkpoint_server import CheckpointServer
 from commands import stc
-from conftest import TINY
+from conftest import TINY, printed_to_stderr
 
 
 @pytest.fixture
@@ -75,17 +76,29 @@ def test_interrupted_download_leaves_no_file_and_resumes(mirror, tiny_file):
     assert path.read_bytes() == tiny_file
 
 
-def test_two_downloads_of_one_file_at_once_fetch_it_once(mirror, tiny_file, capsys):
-    """Two callers at once (two workers of a render): one fetches, the other says it waits, waits
-    and takes its file; the shared .part file is never written by both."""
+def test_two_downloads_of_one_file_at_once_fetch_it_once(mirror, tiny_file):
+    """Two callers at once (two workers of a render): one fetches, the other waits and takes its
+    file; the shared .part file is never written by both."""
     mirror.files["ckpt-tiny.pth"] = tiny_file
     mirror.slow = 0.5
     with ThreadPoolExecutor(2) as pool:
-        paths = list(pool.map(lambda _: weights.ensure_downloaded(SPEC, progress=True), range(2)))
+        paths = list(pool.map(lambda _: weights.ensure_downloaded(SPEC, progress=False), range(2)))
     assert paths[0] == paths[1] and paths[0].read_bytes() == tiny_file
     assert mirror.requests == {"ckpt-tiny.pth": 1}
-    assert capsys.readouterr().err.count("another download of ckpt-tiny.pth is under way; waiting for it") == 1
     assert weights.verify(paths[0]).size == len(tiny_file)
+
+
+def test_a_download_that_must_wait_for_another_says_so(mirror, tiny_file, capsys):
+    mirror.files["ckpt-tiny.pth"] = tiny_file
+    target = weights.cached_path(SPEC)
+    target.parent.mkdir(parents=True)
+    with ThreadPoolExecutor(1) as pool:
+        with held_exclusively(target.with_name(target.name + ".lock"), None):  # another's download
+            waiting = pool.submit(weights.ensure_downloaded, SPEC, progress=True)
+            printed = printed_to_stderr(capsys, "waiting for it")
+            assert not waiting.done() and mirror.requests == {}
+        assert waiting.result(timeout=60).read_bytes() == tiny_file
+    assert f"another download of ckpt-tiny.pth is under way; waiting for it (lock file {target}.lock)" in printed
 
 
 def test_html_error_page_is_refused(mirror):

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from contextlib import redirect_stderr
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pytest
 import torch
 
 from vs_stc.errors import CheckpointError, OptionError
+from vs_stc.file_lock import held_exclusively
 from vs_stc.media.degrade import degrade
 from vs_stc.graphs import cached_graph_path, graph_for
 from vs_stc.loading import load_model
@@ -33,6 +35,7 @@ from vs_stc.options import resolve
 from vs_stc.media.portraits import held_out_clip
 
 from commands import stc
+from conftest import printed_to_stderr
 from media import write_yuv420
 
 WINDOW = 4  # the bundled models' own window
@@ -226,20 +229,42 @@ def test_the_graph_attends_in_chunks_under_the_map_budget_and_still_matches(grap
     assert np.abs(restored - expected.numpy()).max() <= 1e-4
 
 
+def _as_cached_for_window(graphs, window: int, revision_entry: bool) -> onnx.ModelProto:
+    """The session's tiny-bfvr graph described as the cache entry for ``window``, with or without
+    the export's revision (without: 1, the first form of the export)."""
+    model = onnx.load(str(graphs["tiny-bfvr", "fp32"]))
+    described = {entry.key: entry.value for entry in model.metadata_props}
+    described["stc_window"] = str(window)
+    if not revision_entry:
+        del described["stc_export_revision"]
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, described)
+    return model
+
+
 def test_a_cached_graph_of_an_earlier_export_is_exported_again(graphs, capsys):
-    """A cache entry that is right in all but the export's revision (no revision entry: 1)."""
-    earlier = onnx.load(str(graphs["tiny-bfvr", "fp32"]))
-    described = {entry.key: entry.value for entry in earlier.metadata_props}
-    del described["stc_export_revision"], earlier.metadata_props[:]
-    described["stc_window"] = "2"
-    onnx.helper.set_model_props(earlier, described)
+    """A cache entry that is right in all but the export's revision."""
     cached = cached_graph_path("tiny-bfvr", 2, "fp32")[2]
-    onnx.save(earlier, str(cached))
+    onnx.save(_as_cached_for_window(graphs, 2, revision_entry=False), str(cached))
     assert read_graph_info(cached).revision == 1
     capsys.readouterr()
     assert graph_for("tiny-bfvr", 2, "fp32") == (cached, read_graph_info(cached))
     assert "exporting tiny-bfvr.safetensors to ONNX" in capsys.readouterr().err
     assert read_graph_info(cached).revision == EXPORT_REVISION
+
+
+def test_a_graph_another_process_is_exporting_is_waited_for_and_taken(graphs, capsys):
+    cached = cached_graph_path("tiny-bfvr", 6, "fp32")[2]
+    capsys.readouterr()
+    with ThreadPoolExecutor(1) as pool:
+        with held_exclusively(cached.with_name(cached.name + ".lock"), None):  # another's export
+            waiting = pool.submit(graph_for, "tiny-bfvr", 6, "fp32")
+            printed = printed_to_stderr(capsys, "waiting for it")
+            assert not waiting.done()
+            onnx.save(_as_cached_for_window(graphs, 6, revision_entry=True), str(cached))  # what it exported
+        assert waiting.result(timeout=60) == (cached, read_graph_info(cached))
+    assert f"another process is exporting {cached.name}; waiting for it" in printed
+    assert "exporting tiny-bfvr.safetensors to ONNX" not in printed + capsys.readouterr().err
 
 
 def test_a_graph_file_runs_as_the_model_and_must_match_the_window(graphs, tmp_path):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import weights
 from .errors import CheckpointError, OptionError
+from .file_lock import held_exclusively
 from .model_files import ModelDefaults, read_model_config, read_model_defaults
 from .models.config import BFVR, STCConfig
 
@@ -51,22 +52,35 @@ def graph_for(model: str, window: int, precision: str) -> tuple[Path, GraphInfo]
     """The graph that runs ``model`` over windows of ``window`` frames in ``precision``: a graph file
     named as the model must be exported for that window and precision; otherwise the cached graph of
     the model file, exported now when there is none (or when the cached one is not what its name says,
-    or came from an earlier form of the export)."""
+    or came from another form of the export)."""
     if is_graph_file(model):
         return _given_graph(Path(model).expanduser(), window, precision)
     path, sha256, graph = cached_graph_path(model, window, precision)
-    if graph.is_file():
-        from .engine.onnx_runtime import read_graph_info
-        from .models.export import EXPORT_REVISION
+    if (info := _current_graph_info(graph, sha256, window, precision)) is not None:
+        return graph, info
+    graph.parent.mkdir(parents=True, exist_ok=True)
+    with held_exclusively(graph.with_name(graph.name + ".lock"),
+                          f"another process is exporting {graph.name}; waiting for it"):
+        if (info := _current_graph_info(graph, sha256, window, precision)) is not None:
+            return graph, info  # the one we waited for exported it
+        return graph, _export(model, path, sha256, graph, window, precision)
 
-        try:
-            info = read_graph_info(graph)
-            if (info.model_sha256, info.window, info.precision, info.revision) == (sha256, window, precision,
-                                                                                   EXPORT_REVISION):
-                return graph, info
-        except CheckpointError:
-            pass  # a damaged cache entry: export it again
-    return graph, _export(model, path, sha256, graph, window, precision)
+
+def _current_graph_info(graph: Path, sha256: str, window: int, precision: str) -> GraphInfo | None:
+    """The cached graph's description when it is the graph its name says, from this form of the
+    export; None when there is none, it is damaged or it is another."""
+    from .engine.onnx_runtime import read_graph_info
+    from .models.export import EXPORT_REVISION
+
+    if not graph.is_file():
+        return None
+    try:
+        info = read_graph_info(graph)
+    except CheckpointError:
+        return None
+    current = (info.model_sha256, info.window, info.precision, info.revision) == (sha256, window, precision,
+                                                                                  EXPORT_REVISION)
+    return info if current else None
 
 
 def _registry_config(model: str) -> STCConfig | None:

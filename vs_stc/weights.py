@@ -4,7 +4,6 @@ progress bar) and checksum records."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -14,12 +13,12 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from tqdm import tqdm
 
 from .atomic import replaced_atomically
 from .errors import CheckpointError, ConfigError, DownloadError, OptionError, UnknownModelError
+from .file_lock import held_exclusively
 from .model_files import ModelDefaults, is_web_page, read_model_defaults
 from .models.config import BFVR, DEFLICKER, STCConfig
 
@@ -215,8 +214,8 @@ def download(url: str, target: Path, *, progress: bool = True) -> FileRecord:
     caller that waited for another's download takes that file instead of fetching it again."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    with open(target.with_name(target.name + ".lock"), "a") as lock:
-        _lock_announcing_a_wait(lock, target, progress=progress)  # released when the file is closed
+    waiting = f"another download of {target.name} is under way; waiting for it" if progress else None
+    with held_exclusively(target.with_name(target.name + ".lock"), waiting):
         if target.exists() and (record := read_record(target)) is not None:
             return record
         _fetch_resuming(url, partial, progress=progress)
@@ -225,20 +224,6 @@ def download(url: str, target: Path, *, progress: bool = True) -> FileRecord:
         write_record(target, record)  # first: a caller that saw the file without the lock finds its record
         os.replace(partial, target)
         return record
-
-
-def _lock_announcing_a_wait(lock: TextIO, target: Path, *, progress: bool) -> None:
-    """Locks ``lock``; when another download of ``target`` holds it, says so before waiting (a
-    released checkpoint takes minutes, and a silent wait looks like a hang)."""
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    except BlockingIOError:
-        pass
-    if progress:
-        print(f"another download of {target.name} is under way; waiting for it (lock file {lock.name})",
-              file=sys.stderr)
-    fcntl.flock(lock, fcntl.LOCK_EX)
 
 
 def _fetch_resuming(url: str, partial: Path, *, progress: bool) -> None:

@@ -14,16 +14,34 @@ the next.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 
 EXPORTED_MAP_BYTES = 256 * 2**20
 
+# Our own flag, not torch.onnx.is_in_onnx_export(): that one is process-wide (a model running in
+# another thread during an export would take the chunks) and older PyTorch never set it for the
+# dynamo exporter.
+_exporting = ContextVar("stc_attention_for_export", default=False)
+
+
+@contextmanager
+def for_export() -> Iterator[None]:
+    """While in the block, this thread's attention is traced as the exported graph's chunks."""
+    token = _exporting.set(True)
+    try:
+        yield
+    finally:
+        _exporting.reset(token)
+
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Softmax attention with scale head_dim^-1/2, without materialising the attention map."""
-    if torch.onnx.is_in_onnx_export():
+    if _exporting.get():
         return _attend_in_query_chunks(q, k, v)
     return F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous())
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..atomic import replaced_atomically
+from . import attention
 from .config import STCConfig
 from .network import STCNet
 
@@ -99,7 +100,7 @@ def export_onnx(network: STCNet, target: Path, info: GraphInfo) -> Path:
         raise ValueError("the graph's description names another config than the network's")
     graph_network = network.to(GRAPH_PRECISIONS[info.precision])
     clip = torch.zeros(1, network.config.in_channels, info.window, info.resolution, info.resolution)
-    with _whole_clip(graph_network), _quiet_exporter(), torch.no_grad():
+    with _whole_clip(graph_network), attention.for_export(), _quiet_exporter(), torch.no_grad():
         program = torch.onnx.export(WindowGraph(graph_network).eval(), (clip,), dynamo=True, opset_version=OPSET,
                                     input_names=[INPUT], output_names=list(OUTPUTS), external_data=False,
                                     verbose=False)
