@@ -4,6 +4,7 @@ threads follow the cores this process may use, and precision="auto" picks by dev
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -24,7 +25,11 @@ from vs_stc.engine.device import (
     usable_cores,
     worker_for,
 )
+from vs_stc.engine.memory import HEADROOM, available_bytes, check_window_fits, window_bytes
+from vs_stc.errors import OptionError
+from vs_stc.models import BFVR
 from vs_stc.models.deterministic import deterministic_network
+from vs_stc.models.network import STCNet
 from vs_stc.options import resolve
 
 from conftest import TINY
@@ -130,3 +135,17 @@ def test_auto_precision_picks_by_device_and_fp32_stays_selectable():
     assert auto_precision("cpu") == "fp32"  # no CPU mode meets the floors (test_mixed_precision.py)
     assert resolve("restore", model="tiny-bfvr", precision="auto").precision == auto_precision("cpu")
     assert resolve("restore", model="tiny-bfvr", precision="fp32").precision == "fp32"
+
+
+def test_a_window_too_long_for_free_memory_is_refused_naming_the_longest_that_fits():
+    """The released architecture (untrained: only its size matters) and this machine's free memory."""
+    network = STCNet(BFVR).eval()
+    free = available_bytes(torch.device("cpu"))
+    window = 2 * int(free / window_bytes(network, 2)) + 200  # far past what fits
+    with pytest.raises(OptionError, match=f"of {window} frames needs about .* GiB at 512 x 512, but only") as error:
+        check_window_fits(network, window)
+    longest = int(re.search(r"use a window of at most (\d+)$", str(error.value)).group(1))
+    assert 2 <= longest < window and longest % 2 == 0
+    # the free memory moves a little between the check and here
+    assert window_bytes(network, longest) <= free * HEADROOM * 1.05
+    assert window_bytes(network, longest + 8) > free * HEADROOM * 0.95

@@ -76,11 +76,23 @@ def check_window_fits(network: Network, window: int) -> None:
     needed = window_bytes(network, window)
     if free is None or needed <= free * HEADROOM:
         return
-    fixed = window_bytes(network, 0)
-    largest = max(int((free * HEADROOM - fixed) // (window_bytes(network, 1) - fixed)), 0) // 2 * 2
+    largest = _longest_window_within(network, free * HEADROOM, below=window)
+    fix = (f"use a window of at most {largest}" if largest else
+           "even a window of 2 frames does not fit: free memory, or run on another device")
     raise OptionError("window", f"of {window} frames needs about {needed / 2**30:.1f} GiB at "
                                 f"{network.config.resolution} x {network.config.resolution}, but only "
-                                f"{free / 2**30:.1f} GiB are free on {device}; use a window of at most {largest}")
+                                f"{free / 2**30:.1f} GiB are free on {device}; {fix}")
+
+
+def _longest_window_within(network: Network, budget: float, below: int) -> int:
+    """The longest even window shorter than ``below`` whose estimate fits ``budget``; 0 if none
+    (searched, not solved: a graph of the first export's estimate grows with the window squared)."""
+    longest = 0
+    for window in range(2, below, 2):
+        if window_bytes(network, window) > budget:
+            break
+        longest = window
+    return longest
 
 
 def side_by_side_lanes(network: Network, window: int) -> int:
