@@ -72,7 +72,7 @@ def main() -> None:
             info = GraphInfo(BFVR, '{"window": 24, "overlap": 8, "blend": null}', window, "fp32", "0" * 64,
                              "deterministic")
             export_onnx(deterministic_network(BFVR), graph, info)
-            onnx_network = OnnxNetwork(graph, info, provider, threads)
+            onnx_network = OnnxNetwork(graph, info, provider, threads, device)
 
             def through_torch() -> tuple[torch.Tensor, object]:
                 with torch.inference_mode():

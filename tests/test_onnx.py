@@ -28,7 +28,7 @@ from vs_stc.media.degrade import degrade
 from vs_stc.graphs import cached_graph_path, graph_for
 from vs_stc.loading import load_model
 from vs_stc.metrics import psnr
-from vs_stc.engine.onnx_runtime import read_graph_info
+from vs_stc.engine.onnx_runtime import memory_device, provider_entry, read_graph_info
 from vs_stc.models import attention
 from vs_stc.models.export import EXPORT_REVISION, GraphInfo, export_onnx
 from vs_stc.options import resolve
@@ -301,6 +301,15 @@ def test_onnx_runtime_options_are_refused_in_one_line(given, option, message):
     with pytest.raises(OptionError, match=message) as error:
         resolve("restore", model="tiny-bfvr", backend="onnxruntime", **given)
     assert error.value.argument == option and "\n" not in str(error.value)
+
+
+def test_a_gpu_provider_runs_on_the_card_the_device_names():
+    assert provider_entry("CUDAExecutionProvider", "cuda:1") == ("CUDAExecutionProvider", {"device_id": "1"})
+    assert provider_entry("TensorrtExecutionProvider", "cuda") == ("TensorrtExecutionProvider", {"device_id": "0"})
+    assert provider_entry("CPUExecutionProvider", "cpu") == "CPUExecutionProvider"
+    assert memory_device("CPUExecutionProvider", "cuda:1") == torch.device("cpu")
+    on_card = torch.device("cuda", 1) if torch.cuda.is_available() else torch.device("cpu")
+    assert memory_device("CUDAExecutionProvider", "cuda:1") == on_card
 
 
 def test_the_device_is_cuda_when_pytorch_sees_one_else_the_cpu():

@@ -98,4 +98,4 @@ def load_network(choice: NetworkChoice) -> Network:
     from .graphs import graph_for
 
     path, info = graph_for(choice.model, choice.window, choice.precision)
-    return OnnxNetwork(path, info, choice.provider, intra_op_threads())
+    return OnnxNetwork(path, info, choice.provider, intra_op_threads(), choice.device)

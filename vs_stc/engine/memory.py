@@ -71,7 +71,7 @@ def available_bytes(device: torch.device) -> int | None:
 
 def check_window_fits(network: Network, window: int) -> None:
     """Refuses a window whose estimated memory exceeds what the device has free."""
-    device = placement(network)[0]
+    device = network.memory_device if isinstance(network, OnnxNetwork) else placement(network)[0]
     free = available_bytes(device)
     needed = window_bytes(network, window)
     if free is None or needed <= free * HEADROOM:

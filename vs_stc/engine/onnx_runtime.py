@@ -75,6 +75,26 @@ def check_graph_precision(precision: str, provider: str) -> None:
                                        f"{short_name(provider)} runs fp32 only")
 
 
+def _device_index(device: str) -> int:
+    return torch.device(device).index or 0
+
+
+def provider_entry(provider: str, device: str) -> str | tuple[str, dict[str, str]]:
+    """The provider as ONNX Runtime takes it: a GPU provider with the card ``device`` names
+    ("cuda:1": the second; "cuda": the first), any other by its name."""
+    if short_name(provider) in FP16_PROVIDERS:
+        return provider, {"device_id": str(_device_index(device))}
+    return provider
+
+
+def memory_device(provider: str, device: str) -> torch.device:
+    """Where the provider holds a window's activations, for the engine's memory check: the card
+    when it is a GPU provider on a card PyTorch sees (its free memory is known), else the host."""
+    if short_name(provider) in FP16_PROVIDERS and device.startswith("cuda") and torch.cuda.is_available():
+        return torch.device("cuda", _device_index(device))
+    return torch.device("cpu")
+
+
 def read_graph_info(path: Path) -> GraphInfo:
     """The description an exported graph carries; a file that is not one of ours is refused."""
     stat = path.stat()
@@ -106,7 +126,7 @@ class OnnxNetwork:
     device = torch.device("cpu")  # the session is fed from host memory; its provider moves it
     dtype = torch.float32  # what the graph takes and gives, whatever it computes in
 
-    def __init__(self, path: Path, info: GraphInfo, provider: str, threads: int) -> None:
+    def __init__(self, path: Path, info: GraphInfo, provider: str, threads: int, device: str = "cpu") -> None:
         import onnxruntime
 
         settings = onnxruntime.SessionOptions()
@@ -117,7 +137,8 @@ class OnnxNetwork:
         # run, as PyTorch does, instead of keeping its largest run's worth for the process's life.
         settings.enable_cpu_mem_arena = False
         self.info, self.provider = info, provider
-        self.session = onnxruntime.InferenceSession(str(path), settings, providers=[provider])
+        self.memory_device = memory_device(provider, device)
+        self.session = onnxruntime.InferenceSession(str(path), settings, providers=[provider_entry(provider, device)])
 
     @property
     def config(self) -> STCConfig:
