@@ -11,7 +11,7 @@ reaches the graph.
 
 The file describes itself in its metadata (``GraphInfo``): the network's config, the model's run
 defaults (window, overlap, blend), the window, resolution and precision it was exported for, and
-the SHA-256 of the model file it came from.
+the SHA-256 of the model file it came from, and the revision of the export that wrote it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ INPUT = "clip"
 OUTPUTS = ("restored", "spatial_indices", "temporal_indices")
 GRAPH_PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
 METADATA_PREFIX = "stc_"
-# Raised when the graph changes for the same model file, window and precision, so cached graphs
+# Bumped when the graph changes for the same model file, window and precision, so cached graphs
 # from before are exported again. 2: the attention in query chunks (bounded memory).
 EXPORT_REVISION = 2
 
