@@ -10,8 +10,8 @@ needs it there); the training-only nearest-codebook search is not part of infere
 reaches the graph.
 
 The file describes itself in its metadata (``GraphInfo``): the network's config, the model's run
-defaults (window, overlap, blend), the window, resolution and precision it was exported for, and
-the SHA-256 of the model file it came from, and the revision of the export that wrote it.
+defaults (window, overlap, blend), the window, resolution and precision it was exported for, the
+SHA-256 of the model file it came from and the revision of the export that wrote it.
 """
 
 from __future__ import annotations
