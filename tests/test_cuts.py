@@ -3,11 +3,13 @@ same way by a stream and by random access in any order."""
 
 from __future__ import annotations
 
+import av
 import numpy as np
 import pytest
 
 from cut_clips import cases
 from face_clips import face_clip
+from vs_stc.av_frames import frame_thumbnail
 from vs_stc.cuts import RandomAccessCuts, StreamCuts, rgb_luma, thumbnail
 
 CASES = cases()
@@ -60,3 +62,13 @@ def test_a_thumbnail_of_integer_samples_is_that_of_the_same_samples_as_floats():
     for dtype, peak in ((np.uint8, 255), (np.uint16, 1023)):
         luma = rng.integers(0, peak + 1, (1080, 1920)).astype(dtype)
         assert np.array_equal(thumbnail(luma, peak), thumbnail(luma.astype(np.float64), peak))
+
+
+@pytest.mark.parametrize("stored", ["p010le", "p012le", "p210le", "p410le", "nv12", "yuv444p16le"])
+def test_a_frame_s_thumbnail_does_not_depend_on_how_its_samples_are_stored(stored):
+    """p010 and its kin keep their samples at the top of 16-bit words: read as they lie, their
+    luma was 64 times too bright and the detector 64 times too touchy (pipe and batch only)."""
+    picture = face_clip().frames[0]
+    rgb = av.VideoFrame.from_ndarray(picture, format="rgb24")
+    reference = frame_thumbnail(rgb.reformat(format="yuv420p10le"))
+    assert np.abs(frame_thumbnail(rgb.reformat(format=stored)) - reference).max() < 0.01

@@ -4,6 +4,8 @@ the colour rule (colour.py), so that the pipe, batch renders and Ray write what 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
@@ -53,10 +55,27 @@ def frame_thumbnail(frame: av.VideoFrame) -> np.ndarray:
         dtype = np.dtype(np.uint8 if bits <= 8 else (">u2" if fmt.is_big_endian else "<u2"))
         plane = frame.planes[0]
         luma = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, :plane.width]
-        return thumbnail(luma, 2**bits - 1)
+        return thumbnail(luma, (2**bits - 1) << _luma_shift(fmt.name))
     working = working_format(fmt)
     rgb = frame.to_ndarray(format=working)
     return thumbnail(rgb_luma(rgb[..., 0], rgb[..., 1], rgb[..., 2]), working_peak(working))
+
+
+@lru_cache(maxsize=None)
+def _luma_shift(pix_fmt: str) -> int:
+    """How far above the bottom of their words the format's luma samples sit: 6 for p010 (10 bits
+    at the top of 16), 0 for most. PyAV does not say, so white is written into a frame of the
+    format and read back."""
+    fmt = av.VideoFormat(pix_fmt)
+    bits = fmt.components[0].bits
+    if bits <= 8:
+        return 0
+    white = av.VideoFrame.from_ndarray(np.full((2, 2), 65535, np.uint16), format="gray16le").reformat(format=pix_fmt)
+    sample = int(np.frombuffer(white.planes[0], ">u2" if fmt.is_big_endian else "<u2")[0])
+    shift = 0
+    while sample >> shift > 2**bits - 1:
+        shift += 1
+    return shift
 
 
 # The restorers read frames in their own format (colour.Picture). Formats whose colour components
