@@ -9,6 +9,7 @@ import pytest
 
 from face_clips import face_clip
 from vs_stc.colour import rgb_pictures
+from vs_stc.errors import InputError
 from vs_stc.faces.stream import BLOCK, HELD_BYTES, SHORTEST_BLOCK, FaceStreamRestorer, block_length
 from vs_stc.loading import load_model
 from vs_stc.options import resolve
@@ -58,3 +59,14 @@ def test_blocks_are_some_windows_long_and_shorten_for_large_frames():
     assert (2 * block_length(four_k, window, after) + window - 1 + after) * four_k <= HELD_BYTES
     assert block_length(10**10, window, after) == SHORTEST_BLOCK
     assert block_length(four_k, 24, 53) == 24  # a released model at 4K: never shorter than a window
+
+
+def test_a_stretch_whose_input_ends_early_gives_what_arrived_and_names_the_rest(restorer):
+    """A cluster's chunk of frames 10-29 whose file ends at frame 24: frames 10-23 come out, as one
+    pass makes them, and the error names 24-29."""
+    made = []
+    with pytest.raises(InputError, match="the input ended at frame 24, before frames 24-29 of frames 10-29"):
+        for frame in restorer(len(CLIP))(rgb_pictures(CLIP[:24]), wanted=range(10, 30)):
+            made.append(frame.rgb)
+    assert len(made) == 14
+    assert sum(not np.array_equal(out, source) for out, source in zip(made, CLIP[10:24])) >= 12  # restored

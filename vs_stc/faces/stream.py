@@ -29,6 +29,7 @@ from ..colour import Picture, Restored, restored
 from ..engine import EngineOptions, SampleFormat, WindowRunner
 from ..engine.memory import side_by_side_lanes
 from ..engine.onnx_runtime import Network
+from ..errors import InputError
 from .alignment import Alignment, crop, source_region
 from .analysis import MIN_FACE, analyse_detections
 from .detection import detect_frames
@@ -154,6 +155,9 @@ class FaceStreamRestorer:
                 block_start = end
             while in_flight:
                 yield from in_flight.popleft().result()
+            if stop is not None and received < stop:  # every frame that arrived is out: say which did not
+                raise InputError(f"the input ended at frame {received}, before frames {received}-{stop - 1} of "
+                                 f"frames {wanted.start}-{stop - 1} (was it cut short or replaced?)")
         finally:
             detecting.shutdown(cancel_futures=True)
             restoring.shutdown(cancel_futures=True)
