@@ -189,6 +189,16 @@ def test_cpu_workers_run_a_local_renders_threads_unless_told_otherwise(ray_runti
         size_workers(None, 3)
 
 
+def test_onnx_runtime_s_provider_is_chosen_for_the_workers(ray_runtime, clips, bundled_bfvr, tmp_path):
+    """The driver resolved the options for its own device; the workers' provider is chosen again
+    for theirs, from --provider as given (here one this ONNX Runtime does not have)."""
+    options = resolve("restore", model=bundled_bfvr, faces="aligned", backend="onnxruntime")
+    assert options.provider == "CPUExecutionProvider"
+    with pytest.raises(OptionError, match="'tensorrt' is not installed; this ONNX Runtime has cpu"):
+        run_cluster_batch([str(clips[0])], tmp_path / "out", options, Encoder(), quiet=True, provider="tensorrt")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_the_command_line_starts_a_local_runtime(clips, local, bundled_bfvr, tmp_path):
     result = subprocess.run([sys.executable, "-m", "vs_stc.cli", "restore", *map(str, clips), "-o",

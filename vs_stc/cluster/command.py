@@ -24,13 +24,14 @@ def render_on_cluster(args: argparse.Namespace) -> int:
     from .driver import run_cluster_batch
 
     # The workers' device comes from the cluster's resources (the driver may have no GPU itself), so
-    # the device and the precision that depends on it are checked once the workers are sized.
+    # the device, the precision and ONNX Runtime's provider that depend on it are settled once the
+    # workers are sized (the provider from the driver's ONNX Runtime: the cluster's should match).
     options = from_arguments(args.task, argparse.Namespace(**{**vars(args), "device": None, "precision": None}))
     options = dataclasses.replace(options, precision=args.precision or options.precision)
     encoder = Encoder(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
     results = run_cluster_batch(args.inputs, args.output, options, encoder, address=args.ray or None,
-                                device=args.device, threads=args.ray_threads, overwrite=args.overwrite,
-                                compare=args.compare, compare_frame=args.compare_frame, quiet=args.quiet,
-                                allow_partial=args.allow_partial, resume=args.resume)
+                                device=args.device, provider=args.provider, threads=args.ray_threads,
+                                overwrite=args.overwrite, compare=args.compare, compare_frame=args.compare_frame,
+                                quiet=args.quiet, allow_partial=args.allow_partial, resume=args.resume)
     print(summary(results))
     return 1 if any(r.error for r in results) else 0

@@ -15,6 +15,7 @@ import av
 
 from ..compare_stills import Comparison, compare_paths
 from ..encoding import Encoder
+from ..engine.onnx_runtime import check_graph_precision, choose_provider
 from ..errors import InputError, OptionError, STCError
 from ..faces.stream import FaceCounts
 from ..jobs import Job, Result, collect_inputs, failure_text, plan_jobs
@@ -97,6 +98,7 @@ def run_cluster_batch(
     *,
     address: str | None = None,
     device: str | None = None,
+    provider: str | None = None,
     threads: int | None = None,
     overwrite: bool = False,
     compare: Path | None = None,
@@ -108,7 +110,9 @@ def run_cluster_batch(
     on_unit: Callable[[Unit, list], None] | None = None,
 ) -> list[Result]:
     """``run_batch`` on a Ray cluster: the same outputs and summary. ``device``: --device as given
-    (None: a GPU per worker where the cluster has GPUs). ``threads``: PyTorch threads per CPU worker
+    (None: a GPU per worker where the cluster has GPUs). ``provider``: --provider as given, for the
+    onnxruntime backend (None: the best installed), chosen for the workers' device, which the
+    driver's own may not be. ``threads``: PyTorch threads per CPU worker
     (None: a local render's here, which makes every file identical to a local render). ``resume``:
     keep finished outputs and the parts of unfinished ones. ``on_unit(unit, actors)`` follows each stored unit."""
     from tqdm import tqdm
@@ -128,6 +132,10 @@ def run_cluster_batch(
             raise OptionError("precision", "fp16 runs on CUDA only and the Ray workers run on the CPU; use bf16 or "
                                            "fp32, or give them GPUs")
         options = dataclasses.replace(options, device=workers.device)
+        if options.backend == "onnxruntime":
+            chosen = choose_provider(provider or "auto", workers.device)
+            check_graph_precision(options.precision, chosen)
+            options = dataclasses.replace(options, provider=chosen)
         renders: list[FileRender] = []
         for index, job in enumerate(jobs):
             if resume and job.target.is_file():
