@@ -9,6 +9,7 @@ import pytest
 from face_clips import CUTS, PORTRAITS, face_clip
 
 from vs_stc.faces import MAX_GAP, Face, analyse, analyse_detections, block_margin, track_crops, track_faces
+from vs_stc.faces.restoring import track_plan
 from vs_stc.faces.smoothing import reach
 
 
@@ -131,8 +132,9 @@ def test_a_face_growing_past_min_face_fades_in():
     faces = synthetic(30, lambda n: [((240, 150), 20 + 2 * n)])  # box 20 -> 78 px
     track = analyse_detections(faces).tracks[0]
     sizes = np.array([a.face_size for a in track.alignments])
-    assert (sizes >= 64).all() and track.weights[0] < 0.1 and track.weights[-1] == 1
-    assert (np.diff(track.weights) >= 0).all()
+    shown = track.weights > 0  # the track opens at the clip's first frame, small: weight 0 there
+    assert (sizes[shown] >= 64).all() and (sizes[~shown] < 64).all() and track.weights[shown][0] < 0.1
+    assert track.weights[-1] == 1 and (np.diff(track.weights) >= 0).all()
 
 
 def test_block_margin_makes_a_block_come_out_as_the_whole_shot():
@@ -157,3 +159,24 @@ def test_block_margin_makes_a_block_come_out_as_the_whole_shot():
     near = 40 - (reach() - 1)  # one frame less than the smoothing's reach: frame 40 comes out differently
     short = analyse_detections(faces[near:hi], start=near).tracks[0]
     assert not np.allclose(a.alignment(40).matrix, short.alignment(40).matrix, rtol=0, atol=1e-9)
+
+
+def test_a_block_plans_a_track_s_windows_as_one_pass_where_the_face_was_small_at_its_edge():
+    """A face large, then below min_face from before the block's context until frame 60 or so, then
+    large again: the block must not take that frame for the track's start, or its model windows
+    there would not be one pass's."""
+    size = np.interp(np.arange(160), [0, 10, 20, 60, 70, 160], [100, 100, 20, 20, 100, 100])
+    faces = synthetic(160, lambda n: [((240, 150 + n / 4), size[n])])
+    [whole] = analyse_detections(faces).tracks
+    assert whole.start == 0 and whole.weight(40) == 0 and whole.weight(75) == 1
+    margin = block_margin()
+    lo, hi = 60 - margin, 100 + margin
+    assert lo > 20  # the face is small throughout the block's context before frame 60
+    [block] = analyse_detections(faces[lo:hi], start=lo).tracks
+    window, overlap = 24, 8  # the released models'
+    plans = [track_plan(t.start, t.stop, window, overlap) for t in (whole, block)]
+    for n in range(60, 100):
+        assert whole.weight(n) == (block.weight(n) if n in block.frames else 0)
+        if whole.weight(n) > 0:
+            used = [[(plan.windows[c.window].start, c.weight) for c in plan.contributions(n)] for plan in plans]
+            assert used[0] == used[1], n

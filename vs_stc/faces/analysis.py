@@ -45,7 +45,8 @@ FADE = 4
 class FaceTrack:
     """One face to restore through frames ``start`` .. ``stop - 1``: its smoothed landmarks
     (T, 5, 2), the alignment of each frame, and the paste weight of each frame (T,), in (0, 1]
-    except where the face is below ``min_face`` inside the track (0). ``track``: the raw track."""
+    except where the face is below ``min_face`` (0: inside the track, or at an edge of the frames
+    analysed, where the track may go on). ``track``: the raw track."""
 
     id: int
     start: int
@@ -137,7 +138,11 @@ def analyse_detections(faces: Sequence[Sequence[Face]], *, start: int = 0, cuts:
         nonzero = np.flatnonzero(weights > 0)
         if nonzero.size == 0:
             continue
-        first, last = int(nonzero[0]), int(nonzero[-1]) + 1
+        # Frames without weight are dropped from a track's ends, except at the edges of the frames
+        # analysed: there the track may go on (a block's context), and the model's windows must
+        # stay anchored where they are in one pass over the clip.
+        first = 0 if track.opens == "edge" else int(nonzero[0])
+        last = len(track) if track.closes == "edge" else int(nonzero[-1]) + 1
         kept.append(FaceTrack(track.id, track.start + first, landmarks[first:last], tuple(alignments[first:last]),
                               weights[first:last], track))
     return FaceAnalysis(start, start + len(faces), crop_size, tuple(kept), small, spurious, tuple(rejected))

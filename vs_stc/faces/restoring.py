@@ -52,7 +52,7 @@ def restore_track(runner: WindowRunner, track: FaceTrack, crop_at: Callable[[int
             crops[n] = [aligned[..., c] for c in range(3)]
         return crops[n]
 
-    shown = range(max(wanted.start, track.start), min(wanted.stop, track.stop))
+    shown = [n for n in range(max(wanted.start, track.start), min(wanted.stop, track.stop)) if track.weight(n) > 0]
     needed = {plan.windows[c.window].start: plan.windows[c.window] for n in shown for c in plan.contributions(n)}
     outputs = dict(zip(needed, runner.run_many([([planes(i) for i in window.frames], start)
                                                 for start, window in needed.items()])))
