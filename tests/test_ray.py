@@ -9,9 +9,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -21,7 +23,9 @@ from vs_stc.cli import main  # noqa: E402
 from vs_stc.cluster import run_cluster_batch  # noqa: E402
 from vs_stc.cluster.parts import parts_folder  # noqa: E402
 from vs_stc.cluster.runtime import size_workers  # noqa: E402
-from vs_stc.cluster.units import chunk_bounds, frames_needed  # noqa: E402
+from vs_stc.cluster.segments import decoded_from  # noqa: E402
+from vs_stc.cluster.survey import survey  # noqa: E402
+from vs_stc.cluster.units import Unit, chunk_bounds, frames_needed  # noqa: E402
 from vs_stc.encoding import Encoder  # noqa: E402
 from vs_stc.engine.device import intra_op_threads  # noqa: E402
 from vs_stc.engine.planning import plan  # noqa: E402
@@ -169,6 +173,29 @@ def test_resume_renders_only_the_missing_units(ray_runtime, clips, local, option
 
     results, third_run = render(clips, tmp_path / "out", options, resume=True)
     assert third_run == [] and "finished by an earlier run, kept (--resume)" in summary(results)
+
+
+def test_a_chunk_whose_first_frame_shares_its_timestamp_starts_on_that_frame(tmp_path):
+    """1000 fps in Matroska's millisecond time base: two frames may share a pts. A worker that sought
+    to it would start at the first of the two; it must decode to the frame itself."""
+    path, times = tmp_path / "shared-pts.mkv", [0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=1000)
+        stream.width = stream.height = 32
+        stream.pix_fmt, stream.time_base = "yuv420p", Fraction(1, 1000)
+        for n, pts in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 20 * n, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, stream.time_base
+            container.mux(stream.encode(frame.reformat(format="yuv420p")))
+        container.mux(stream.encode())
+    info = survey(path, Encoder(), count_above=0)
+    assert info.pts == times
+    for first in (4, 8, 5):  # the second of a shared pts, again, and a pts of its own
+        seek_pts, first_pts = info.seek_point(first)
+        unit = Unit(0, str(path), info.pix_fmt, read_from=first, seek_pts=seek_pts, first_pts=first_pts)
+        with av.open(str(path)) as source:
+            level = next(decoded_from(source, unit)).to_ndarray(format="rgb24")[0, 0, 0]
+        assert abs(int(level) - 20 * first) <= 2, first
 
 
 def test_resume_needs_ray_and_excludes_overwrite(tmp_path, capsys):

@@ -4,7 +4,9 @@ key frames (so that a worker can seek to a chunk), from one decode without the m
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -34,9 +36,16 @@ class Survey:
 
     def seek_point(self, frame: int) -> tuple[int | None, int | None]:
         """(pts of the last key frame at or before ``frame``, pts of ``frame``); Nones where the
-        frames carry no timestamps (the worker then decodes from the start)."""
+        frames carry no timestamps, or where another frame has ``frame``'s (a worker would start
+        at the first of them): the worker then decodes from the start and counts."""
+        if self.pts[frame] in self._repeated_pts:
+            return None, None
         key = max((k for k in self.keys if k <= frame), default=0)
         return self.pts[key], self.pts[frame]
+
+    @cached_property
+    def _repeated_pts(self) -> set[int | None]:
+        return {pts for pts, count in Counter(self.pts).items() if count > 1}
 
 
 def survey(path: Path, encoder: Encoder, count_above: int | None, find_cuts: bool = False) -> Survey:
