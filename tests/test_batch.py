@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from commands import stc
@@ -63,6 +64,44 @@ def test_folder_of_clips_keeps_audio_metadata_and_frame_count(tmp_path, model_ar
     with av.open(str(tmp_path / "look-a.mp4.png")) as still:
         image = next(still.decode(video=0))
         assert (image.width, image.height) == (2 * 64 + 4, 64)
+
+
+def test_audio_packets_sharing_a_timestamp_go_into_mp4_all_of_them(tmp_path, model_args):
+    """Matroska keeps two audio packets with one dts; MP4's muxer refuses the second. Each is written,
+    in order, its dts moved on as ffmpeg moves it (the render used to stop there, calling the
+    input damaged)."""
+    source = tmp_path / "shared-dts.mkv"
+    with av.open(str(source), "w") as container:
+        video = container.add_stream("ffv1", rate=25)
+        video.width = video.height = 64
+        video.pix_fmt = "yuv420p"
+        audio = container.add_stream("aac", rate=48000)
+        packets = []
+        for n in range(20):
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            sound.sample_rate, sound.pts = 48000, n * 1024
+            packets += audio.encode(sound)
+        packets += audio.encode()
+        packets[8].pts, packets[8].dts = packets[7].pts, packets[7].dts  # Matroska's 1 ms time base rounds so
+        for n in range(FRAMES):
+            picture = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 10 * n, np.uint8), format="rgb24")
+            picture.pts = n
+            container.mux(video.encode(picture.reformat(format="yuv420p")))
+        container.mux(video.encode())
+        for packet in packets:
+            container.mux(packet)
+    with av.open(str(source)) as container:
+        dts = [p.dts for p in container.demux(audio=0) if p.size]
+    assert len(set(dts)) == len(dts) - 1  # two share one
+    out = tmp_path / "out.mp4"
+    result = stc("restore", str(source), "-o", str(out), *model_args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert audio_digests(out) == audio_digests(source)
+    with av.open(str(out)) as container:
+        written = [p.dts for p in container.demux(audio=0) if p.size]
+    assert all(a < b for a, b in zip(written, written[1:]))
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == FRAMES
 
 
 def test_one_file_to_a_named_output_with_a_glob(tmp_path, model_args):

@@ -20,7 +20,7 @@ from .av_frames import frame_thumbnail, from_restored, output_pix_fmt, picture_o
 from .colour import Picture, YUVRule
 from .cuts import StreamCuts
 from .encoding import VideoEncoding
-from .errors import InputError
+from .errors import InputError, OutputError
 
 if TYPE_CHECKING:
     from .faces.stream import FaceStreamRestorer
@@ -43,6 +43,29 @@ class Outcome:
         if self.first_time is None or self.last_time is None:
             return None
         return self.last_time - self.first_time + 1 / rate
+
+
+def copy_packet(packet: av.Packet, target: av.stream.Stream, sink: av.container.OutputContainer,
+                last_dts: dict[int, int]) -> None:
+    """Writes a packet of a copied stream (audio, subtitles, ...) to ``target``. Matroska stores
+    packets that share a dts; MP4 and most other muxers refuse them. As ffmpeg does, such a packet's
+    dts moves to just after its stream's last (its pts with it where it would come before). A
+    packet the muxer still refuses is an output error, not damage in the input."""
+    index = packet.stream.index
+    if packet.dts is not None:
+        if index in last_dts and packet.dts <= last_dts[index]:
+            packet.dts = last_dts[index] + 1
+            if packet.pts is not None and packet.pts < packet.dts:
+                packet.pts = packet.dts
+        last_dts[index] = packet.dts
+    kind, at = packet.stream.type, packet.pts
+    packet.stream = target
+    try:
+        sink.mux(packet)
+    except av.FFmpegError as error:
+        when = f" at {float(at * packet.time_base):.3f} s" if at is not None else ""
+        raise OutputError(f"the {kind} stream copied from the input could not be written{when} "
+                          f"({error.strerror}); write to .mkv, which takes its packets as they are") from error
 
 
 def keep_description(source_stream: av.video.stream.VideoStream, target_stream: av.video.stream.VideoStream) -> None:
@@ -95,6 +118,8 @@ def transcode(
 
     cuts = StreamCuts(enabled=restore.cuts == "auto")
 
+    last_dts: dict[int, int] = {}  # of each copied stream, as written
+
     def decoded() -> Iterator[tuple[Picture, np.ndarray | None]]:
         try:
             for packet in source.demux():
@@ -103,8 +128,7 @@ def transcode(
                     return
                 if packet.stream.index in copies:
                     if packet.size:  # skip the demuxer's empty flush packets
-                        packet.stream = copies[packet.stream.index]
-                        sink.mux(packet)
+                        copy_packet(packet, copies[packet.stream.index], sink, last_dts)
                 elif packet.stream is video_in:
                     for frame in packet.decode():
                         pending.append(frame)
