@@ -46,7 +46,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous())
 
 
-def exported_query_chunk(q: torch.Tensor, k: torch.Tensor) -> int:
+def _exported_query_chunk(q: torch.Tensor, k: torch.Tensor) -> int:
     """Queries per chunk so that one chunk's map (batch x heads x chunk x keys) fits the budget."""
     batch, heads, _, _ = q.shape
     row_bytes = batch * heads * k.shape[2] * q.element_size()
@@ -59,5 +59,5 @@ def _attend_in_query_chunks(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -
     root_scale = 1.0 / math.sqrt(math.sqrt(q.shape[-1]))
     keys_transposed = k.transpose(2, 3) * root_scale
     chunks = [torch.softmax((chunk * root_scale) @ keys_transposed, dim=-1) @ v
-              for chunk in q.split(exported_query_chunk(q, k), dim=2)]
+              for chunk in q.split(_exported_query_chunk(q, k), dim=2)]
     return torch.cat(chunks, dim=2) if len(chunks) > 1 else chunks[0]
